@@ -1,0 +1,96 @@
+"""The one module that opens the suite's data: schemas, cassettes and the case catalogue.
+
+Installed wheels carry ``schemas/`` and ``cassettes/`` inside the package
+(``conformance/_bundled``); a source checkout keeps them at the repository root.
+``B24_CONFORMANCE_DATA`` points at another directory holding both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+DATA_ENV_VAR = "B24_CONFORMANCE_DATA"
+
+DataKind = Literal["schemas", "cassettes"]
+
+
+class DataNotFoundError(RuntimeError):
+    """The suite's data directory is missing; the message says how to fix it."""
+
+
+def _package_dir() -> Path:
+    return Path(str(resources.files("conformance")))
+
+
+def _candidates(kind: DataKind) -> list[Path]:
+    override = os.environ.get(DATA_ENV_VAR)
+    if override:
+        return [Path(override) / kind]
+    return [_package_dir() / "_bundled" / kind, _package_dir().parent / kind]
+
+
+def data_dir(kind: DataKind) -> Path:
+    """The directory holding the suite's ``schemas`` or ``cassettes``."""
+    candidates = _candidates(kind)
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    looked = ", ".join(str(c) for c in candidates)
+    if os.environ.get(DATA_ENV_VAR):
+        hint = f"{DATA_ENV_VAR} is set: point it at a directory that contains {kind}/, or unset it"
+    else:
+        hint = (
+            "reinstall the package (pip install --force-reinstall b24-conformance) "
+            f"or set {DATA_ENV_VAR} to a directory that contains {kind}/"
+        )
+    raise DataNotFoundError(
+        f"cannot find the b24-conformance {kind} directory (looked in {looked}): {hint}"
+    )
+
+
+def schemas_dir() -> Path:
+    return data_dir("schemas")
+
+
+def cassettes_dir() -> Path:
+    return data_dir("cassettes")
+
+
+def cases_dir() -> Path:
+    """The case catalogue ships as package data, so it is always beside the code."""
+    return _package_dir() / "cases"
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataNotFoundError(
+            f"b24-conformance data file {path} is missing: reinstall the package "
+            f"or check {DATA_ENV_VAR}"
+        ) from None
+
+
+def read_schema_file(relative: str) -> Any:
+    """A JSON document under ``schemas/`` ."""
+    return json.loads(_read_text(schemas_dir() / relative))
+
+
+def iter_schema_files() -> Iterator[tuple[str, Path]]:
+    """Every JSON Schema under ``schemas/`` as (relative path, path), catalogue data excluded."""
+    root = schemas_dir()
+    for path in sorted(root.rglob("*.json")):
+        relative = path.relative_to(root).as_posix()
+        if not relative.startswith("catalogue/"):
+            yield relative, path
+
+
+def read_yaml(path: Path) -> Any:
+    return yaml.safe_load(_read_text(path))

@@ -1,0 +1,303 @@
+"""Validate a whole response body of a badge method against a profile of the contract."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from jsonschema import ValidationError
+
+from conformance import catalogue, schemas
+from conformance.schemas import Profile
+
+Envelope = Literal["success", "error", "v3-error", "unknown"]
+
+_MAX_SHOWN = 120
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way a body breaks the contract, located in the body and in the schemas."""
+
+    path: str
+    problem: str
+    expected: str
+    actual: str
+    keyword: str
+    schema_location: str
+    contract: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    method: str
+    profile: Profile
+    envelope: Envelope
+    status: int | None
+    violations: tuple[Violation, ...] = field(default=())
+
+    @property
+    def valid(self) -> bool:
+        return not self.violations
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "profile": self.profile,
+            "envelope": self.envelope,
+            "status": self.status,
+            "valid": self.valid,
+            "violations": [v.as_dict() for v in self.violations],
+        }
+
+
+def classify_envelope(body: Any) -> Envelope:
+    """Which envelope a body is: one with ``error`` is an error, one with ``result`` a success."""
+    if not isinstance(body, dict):
+        return "unknown"
+    if "error" in body:
+        return "v3-error" if isinstance(body["error"], dict) else "error"
+    if "result" in body:
+        return "success"
+    return "unknown"
+
+
+def validate_response(
+    method: str,
+    body: Any,
+    *,
+    profile: Profile = schemas.DEFAULT_PROFILE,
+    status: int | None = None,
+) -> ValidationResult:
+    """Every violation of the profile's contract in a response body (and its status, if given)."""
+    method = schemas.canonical_method(method)
+    envelope = classify_envelope(body)
+    violations: list[Violation] = []
+    if envelope == "unknown":
+        violations.append(_not_an_envelope(body))
+    elif envelope == "v3-error":
+        violations.append(_v3_envelope(body))
+    else:
+        target = (
+            schemas.response_schema(method, profile)
+            if envelope == "success"
+            else schemas.error_schema(profile)
+        )
+        violations.extend(schema_violations(target, body))
+    if status is not None and envelope in ("success", "error"):
+        violations.extend(_status_violations(method, envelope, body, status, profile))
+    return ValidationResult(method, profile, envelope, status, tuple(violations))
+
+
+def validate_params(method: str, params: Any) -> tuple[Violation, ...]:
+    """Violations of a method's request parameters (names, required, types, the type enum)."""
+    return tuple(schema_violations(schemas.params_schema(schemas.canonical_method(method)), params))
+
+
+def schema_violations(schema_uri: str, instance: Any) -> Iterator[Violation]:
+    errors = schemas.validator(schema_uri).iter_errors(instance)
+    ordered = sorted(errors, key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    # One jsonschema error per missing property repeats the whole `required` list: dedupe.
+    seen: set[Violation] = set()
+    for error in ordered:
+        for violation in _explain(schema_uri, error):
+            if violation not in seen:
+                seen.add(violation)
+                yield violation
+
+
+def _explain(root_uri: str, error: ValidationError) -> Iterator[Violation]:
+    location, contract = _locate(root_uri, error)
+    keyword = str(error.validator)
+    schema: Any = error.schema
+    described = schema.get("description") if isinstance(schema, dict) else None
+    path = error.json_path
+    value: Any = error.validator_value
+    instance: Any = error.instance
+
+    if keyword == "required":
+        for name in value:
+            if isinstance(instance, dict) and name not in instance:
+                yield Violation(
+                    path=_child(path, name),
+                    problem="required property is missing",
+                    expected=f"property {name!r}",
+                    actual="nothing",
+                    keyword=keyword,
+                    schema_location=location,
+                    contract=contract,
+                )
+        return
+    if keyword == "additionalProperties" and isinstance(instance, dict):
+        declared = set(schema.get("properties", {}))
+        allowed = ", ".join(sorted(declared)) or "none"
+        for name in instance:
+            if name not in declared:
+                yield Violation(
+                    path=_child(path, name),
+                    problem="property is not allowed here",
+                    expected=f"only the properties {allowed}",
+                    actual=_show(instance[name]),
+                    keyword=keyword,
+                    schema_location=location,
+                    contract=contract,
+                )
+        return
+    if keyword == "not" and value is True:
+        yield Violation(
+            path=path,
+            problem="property must be absent",
+            expected=described or "no such property",
+            actual=_show(instance),
+            keyword=keyword,
+            schema_location=location,
+            contract=contract,
+        )
+        return
+    yield Violation(
+        path=path,
+        problem=_problem(keyword, error),
+        expected=described or _expected(keyword, value),
+        actual=_show(instance),
+        keyword=keyword,
+        schema_location=location,
+        contract=contract,
+    )
+
+
+def _problem(keyword: str, error: ValidationError) -> str:
+    problems = {
+        "type": "wrong type",
+        "enum": "value is not allowed",
+        "const": "value is not the expected constant",
+        "anyOf": "value matches none of the allowed forms",
+        "oneOf": "value does not match exactly one allowed form",
+        "pattern": "string does not match the pattern",
+        "format": f"string is not a valid {error.validator_value}",
+        "minLength": "string is too short",
+        "minItems": "array is too short",
+        "minProperties": "object has too few properties",
+        "minimum": "number is too small",
+        "not": "value has a form that is not allowed",
+        "propertyNames": "property name is not allowed",
+    }
+    return problems.get(keyword, str(error.message))
+
+
+_EXPECTED_TEMPLATES = {
+    "pattern": "a string matching {}",
+    "format": "a {} string",
+    "minLength": "at least {} characters",
+    "minItems": "at least {} items",
+    "minProperties": "at least {} properties",
+    "minimum": "a number >= {}",
+}
+
+
+def _expected(keyword: str, value: Any) -> str:
+    if keyword == "type":
+        kinds = value if isinstance(value, list) else [value]
+        return "a JSON " + " or ".join(kinds)
+    if keyword == "enum":
+        return "one of " + ", ".join(json.dumps(v) for v in value)
+    if keyword == "const":
+        return json.dumps(value)
+    template = _EXPECTED_TEMPLATES.get(keyword, keyword + ": {}")
+    return template.format(_show(value) if keyword not in _EXPECTED_TEMPLATES else value)
+
+
+def _child(path: str, name: str) -> str:
+    if name.isidentifier():
+        return f"{path}.{name}"
+    return f"{path}[{json.dumps(name)}]"
+
+
+def _show(value: Any) -> str:
+    shown = json.dumps(value, ensure_ascii=False)
+    return shown if len(shown) <= _MAX_SHOWN else shown[: _MAX_SHOWN - 3] + "..."
+
+
+def _locate(root_uri: str, error: ValidationError) -> tuple[str, str | None]:
+    """The failing keyword's place in ``schemas/`` and the nearest CONTRACT.md section."""
+    place = schemas.place_of(error.schema)
+    if place is None:
+        return schemas.short_location(root_uri), None
+    keyword = str(error.validator).replace("~", "~0").replace("/", "~1")
+    location = schemas.short_location(place.uri).rstrip("/") + "/" + keyword
+    return location, place.contract
+
+
+def _not_an_envelope(body: Any) -> Violation:
+    if isinstance(body, dict):
+        actual = "an object with keys " + (", ".join(sorted(body)) or "(none)")
+    else:
+        actual = _show(body)
+    return Violation(
+        path="$",
+        problem="body is neither a success nor an error envelope",
+        expected="an object with result (success) or error (error)",
+        actual=actual,
+        keyword="envelope",
+        schema_location="wire/success.json",
+        contract="2.1",
+    )
+
+
+def _v3_envelope(body: dict[str, Any]) -> Violation:
+    shape_ok = not list(schema_violations(schemas.V3_ERROR_SCHEMA, body))
+    shape = "a REST v3 error envelope" if shape_ok else "an error object shaped like REST v3's"
+    return Violation(
+        path="$.error",
+        problem=f"{shape} (error is an object); the badge methods are REST v2 only",
+        expected="a v2 error envelope: error as a string or an integer",
+        actual=_show(body["error"]),
+        keyword="envelope",
+        schema_location="v3/error.json",
+        contract="2.5",
+    )
+
+
+def _status_violations(
+    method: str, envelope: Envelope, body: dict[str, Any], status: int, profile: Profile
+) -> Iterable[Violation]:
+    if envelope == "success":
+        if status != 200:
+            yield Violation(
+                path="$",
+                problem="a success envelope came with a non-200 status",
+                expected="HTTP 200",
+                actual=f"HTTP {status}",
+                keyword="status",
+                schema_location=f"methods/{method}.json",
+                contract="2.1",
+            )
+        return
+    code = body.get("error")
+    entries = catalogue.errors_for(code, method, profile)
+    allowed = sorted({s for e in entries for s in e.statuses[profile]})
+    if allowed:
+        if status not in allowed:
+            yield Violation(
+                path="$.error",
+                problem=f"error {_show(code)} came with an unexpected HTTP status",
+                expected="HTTP " + " or ".join(map(str, allowed)),
+                actual=f"HTTP {status}",
+                keyword="status",
+                schema_location=entries[0].location,
+                contract=", ".join(dict.fromkeys(c for e in entries for c in e.contract)),
+            )
+    elif not 400 <= status <= 599:
+        yield Violation(
+            path="$",
+            problem="an error envelope came with a non-error status",
+            expected="an HTTP status from 400 to 599",
+            actual=f"HTTP {status}",
+            keyword="status",
+            schema_location=catalogue.ERRORS_FILE,
+            contract="2.2",
+        )

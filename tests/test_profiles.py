@@ -1,0 +1,117 @@
+"""The two profiles: doc examples hold under docs, observed shapes under wire, and the drift
+ledger's witnesses tell the profiles apart exactly where the ledger says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import catalogue, schemas
+from conformance.validation import validate_response
+
+DATA = Path(__file__).parent / "data"
+PAGE_METHODS = {name: f"crm.activity.badge.{name}" for name in ("add", "get", "list", "delete")}
+
+
+def _doc_examples(folder: str) -> list[Any]:
+    params = []
+    for path in sorted((DATA / folder).glob("*.json")):
+        page = path.name.removeprefix("ru.").split(".")[0]
+        if page == "data-types":
+            continue
+        methods = [PAGE_METHODS[page]] if page in PAGE_METHODS else list(PAGE_METHODS.values())
+        for method in methods:
+            params.append(pytest.param(method, path, id=f"{path.name}-{method.rsplit('.', 1)[1]}"))
+    return params
+
+
+def _assert_valid(method: str, body: Any, profile: str) -> None:
+    result = validate_response(method, body, profile=profile)  # type: ignore[arg-type]
+    assert result.valid, [v.as_dict() for v in result.violations]
+
+
+@pytest.mark.parametrize(("method", "path"), _doc_examples("doc-examples"))
+def test_doc_page_examples_validate_under_docs(method: str, path: Path) -> None:
+    _assert_valid(method, json.loads(path.read_text(encoding="utf-8")), "docs")
+
+
+@pytest.mark.parametrize(("method", "path"), _doc_examples("doc-examples-later"))
+def test_later_doc_revision_examples_validate_under_wire(method: str, path: Path) -> None:
+    _assert_valid(method, json.loads(path.read_text(encoding="utf-8")), "wire")
+
+
+@pytest.mark.parametrize("profile", schemas.PROFILES)
+def test_data_types_time_example_validates(profile: str) -> None:
+    time = json.loads((DATA / "doc-examples" / "data-types.time.json").read_text())["time"]
+    _assert_valid("crm.activity.badge.delete", {"result": True, "time": time}, profile)
+
+
+TIME = {
+    "start": 1774257804,
+    "finish": 1774257804.41,
+    "duration": 0.41,
+    "processing": 0,
+    "date_start": "2026-03-23T12:23:24+03:00",
+    "date_finish": "2026-03-23T12:23:24+03:00",
+}
+BADGE = {"code": "missedCall", "title": "Call Status", "value": "Missed", "type": "failure"}
+
+# CONTRACT.md's observed shapes: each must hold under wire.
+OBSERVED = [
+    ("list-with-total", "crm.activity.badge.list", {"result": {"badges": [BADGE]}, "total": 1, "time": TIME}),
+    ("list-empty", "crm.activity.badge.list", {"result": {"badges": []}, "total": 0, "time": TIME}),
+    ("integer-start-no-operating", "crm.activity.badge.get", {"result": {"badge": BADGE}, "time": TIME}),
+    ("operating-counters", "crm.activity.badge.get",
+     {"result": {"badge": BADGE}, "time": {**TIME, "operating": 0, "operating_reset_at": 1774258404}}),
+    ("language-map-title", "crm.activity.badge.add",
+     {"result": {"badge": {**BADGE, "title": {"de": "Achtung", "en": "Alarm"}}}, "time": TIME}),
+    ("delete-true", "crm.activity.badge.delete", {"result": True, "time": TIME}),
+    ("error-100-number", "crm.activity.badge.get",
+     {"error": 100, "error_description": "Could not find value for parameter {code}"}),
+    ("error-100-string", "crm.activity.badge.get", {"error": "100", "error_description": "Could not find value"}),
+    ("error-0-number", "crm.activity.badge.add", {"error": 0, "error_description": "Language `xx` was not found"}),
+    ("error-empty-code", "crm.activity.badge.get", {"error": "", "error_description": "Not found"}),
+    ("error-real-not-found", "crm.activity.badge.get",
+     {"error": "NOT_FOUND", "error_description": "Badge not found for code `missedCall`"}),
+    ("error-query-limit", "crm.activity.badge.list",
+     {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "body"), [pytest.param(m, b, id=i) for i, m, b in OBSERVED])
+def test_observed_shapes_validate_under_wire(method: str, body: Any) -> None:
+    _assert_valid(method, body, "wire")
+
+
+SCHEMA_DRIFT = [e for e in catalogue.drift_ledger() if e.witness is not None]
+
+
+def test_ledger_has_witnessed_entries_for_both_directions() -> None:
+    directions = {e.witness.valid_under for e in SCHEMA_DRIFT if e.witness}
+    assert directions == {"docs", "wire"}
+
+
+@pytest.mark.parametrize("entry", SCHEMA_DRIFT, ids=lambda e: e.id)
+def test_drift_witness_passes_one_profile_and_fails_the_other(entry: catalogue.DriftEntry) -> None:
+    witness = entry.witness
+    assert witness is not None
+    holds = validate_response(
+        witness.method, witness.body, profile=witness.valid_under, status=witness.status
+    )
+    assert holds.valid, [v.as_dict() for v in holds.violations]
+    breaks = validate_response(
+        witness.method, witness.body, profile=witness.invalid_under, status=witness.status
+    )
+    assert breaks.violations, f"{entry.id}: the witness also holds under {witness.invalid_under}"
+    for violation in breaks.violations:
+        assert violation.schema_location.startswith(entry.fails_at), (
+            f"{entry.id}: {violation.schema_location} is not one of {entry.fails_at}"
+        )
+
+
+def test_ledger_ids_are_unique() -> None:
+    ids = [e.id for e in catalogue.drift_ledger()]
+    assert len(ids) == len(set(ids))
