@@ -1,0 +1,136 @@
+"""The public types adapters speak: Target, the outcomes, and the Adapter protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol, runtime_checkable
+
+#: Capabilities an adapter may declare. A case that needs one the adapter lacks is skipped.
+CAPABILITIES: Final[Mapping[str, str]] = {
+    "status": "outcomes carry the HTTP status (ApiError.status, TransportFailure.status)",
+    "time": "Success.time carries the envelope's time block",
+    "total": "Success.total carries the envelope's top-level total",
+    "oauth": "the client can call with Target.auth_token instead of the webhook URL",
+    "retry": "the client retries QUERY_LIMIT_EXCEEDED and OPERATION_TIME_LIMIT itself",
+    "refresh": "the client refreshes an expired OAuth token and replays the call",
+}
+
+#: Documented TransportFailure kinds.
+TRANSPORT_FAILURE_KINDS: Final[Mapping[str, str]] = {
+    "non-json": "the body is not JSON (an HTML page from a proxy, a WAF, a fatal error)",
+    "empty-body": "the body is empty",
+    "bad-envelope": "the body is JSON but neither a success nor an error envelope",
+    "timeout": "no answer within the timeout",
+    "connection": "the connection failed or dropped",
+    "redirect": "a redirect could not be followed",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how a client calls the portal. Secrets never show in its repr."""
+
+    base_url: str
+    portal_url: str
+    user_id: int | str
+    secret: str
+    auth_token: str | None = None
+    ca_bundle: str | None = None
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.base_url.endswith("/"):
+            raise ValueError("Target.base_url must end with '/'")
+        if not self.portal_url.endswith("/"):
+            raise ValueError("Target.portal_url must end with '/'")
+
+    @property
+    def oauth_url(self) -> str:
+        """The OAuth endpoint base: ``{portal_url}rest/``."""
+        return f"{self.portal_url}rest/"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in anything a client prints, raises or logs."""
+        return tuple(s for s in (self.secret, self.auth_token) if s)
+
+    def __repr__(self) -> str:
+        return (
+            f"Target(base_url={redact(self.base_url, self.secrets)!r}, "
+            f"portal_url={self.portal_url!r}, user_id={self.user_id!r}, secret='***', "
+            f"auth_token={'***' if self.auth_token else None}, ca_bundle={self.ca_bundle!r}, "
+            f"timeout={self.timeout!r})"
+        )
+
+
+@dataclass(frozen=True)
+class Success:
+    """The portal answered with a success envelope."""
+
+    result: Any
+    time: Mapping[str, Any] | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """The portal answered with an error envelope; ``code`` exactly as sent (string or number)."""
+
+    code: str | int | None
+    description: str | None = None
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class TransportFailure:
+    """No envelope came back: see TRANSPORT_FAILURE_KINDS for ``kind``."""
+
+    kind: str
+    detail: str = ""
+    status: int | None = None
+
+
+Outcome = Success | ApiError | TransportFailure
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """A client wrapped to report outcomes: adapters translate, never assert."""
+
+    name: str
+    capabilities: frozenset[str]
+
+    def call(self, method: str, params: Mapping[str, Any]) -> Outcome: ...
+
+
+AdapterFactory = Callable[[Target], Adapter]
+
+
+@dataclass
+class Redactor:
+    """Replaces every secret value (and its URL-encoded form) with a placeholder."""
+
+    secrets: Iterable[str]
+    placeholder: str = "***"
+    _forms: tuple[str, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        from urllib.parse import quote, quote_plus
+
+        forms: set[str] = set()
+        for secret in self.secrets:
+            if secret:
+                forms.update({secret, quote(secret, safe=""), quote_plus(secret)})
+        # Longest first, so an encoded form is not half-replaced by a shorter one.
+        self._forms = tuple(sorted(forms, key=len, reverse=True))
+
+    def __call__(self, text: str) -> str:
+        for form in self._forms:
+            text = text.replace(form, self.placeholder)
+        return text
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value replaced by ``***``."""
+    return Redactor(secrets)(text)

@@ -1,0 +1,288 @@
+"""The case catalogue: cases read from conformance/cases/*.yaml (format: schemas/case.json)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Final, Literal
+
+from conformance import _data, schemas
+from conformance.wire import php_json
+
+Mode = Literal["stub", "replay", "portal"]
+MODES: Final[tuple[Mode, ...]] = ("stub", "replay", "portal")
+OFFLINE_MODES: Final[tuple[Mode, ...]] = ("stub", "replay")
+OutcomeKind = Literal["success", "api-error", "transport-failure"]
+
+JSON_HEADERS: Final[Mapping[str, str]] = {"Content-Type": "application/json; charset=utf-8"}
+HTML_HEADERS: Final[Mapping[str, str]] = {"Content-Type": "text/html; charset=utf-8"}
+
+
+class CaseFormatError(ValueError):
+    """A case file breaks schemas/case.json or a rule the schema cannot state."""
+
+
+_MISSING: Final = object()
+
+
+@dataclass(frozen=True)
+class ScriptedResponse:
+    """One answer of the portal, as a case scripts it."""
+
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: Any = _MISSING
+    raw: str | None = None
+    fault: str | None = None
+
+    @property
+    def has_body(self) -> bool:
+        return self.body is not _MISSING
+
+    def render(self, now: float | None = None) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers and the exact bytes a portal would send (JSON written the PHP way)."""
+        if self.fault is not None or self.status is None:
+            raise ValueError("a transport fault has no HTTP rendering")
+        if self.has_body:
+            default = JSON_HEADERS
+            payload = php_json(_resolve_now(self.body, time.time() if now is None else now))
+        else:
+            default = HTML_HEADERS if (self.raw or "").lstrip().startswith("<") else {}
+            payload = self.raw or ""
+        headers = {**default, **self.headers}
+        return self.status, headers, payload.encode("utf-8")
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.fault is not None:
+            return {"fault": self.fault}
+        data["status"] = self.status
+        if self.headers:
+            data["headers"] = dict(self.headers)
+        if self.has_body:
+            data["body"] = self.body
+        else:
+            data["raw"] = self.raw
+        return data
+
+
+def _resolve_now(value: Any, now: float) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$now"}:
+            return math.ceil(now + float(value["$now"]))
+        return {k: _resolve_now(v, now) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_now(v, now) for v in value]
+    return value
+
+
+def uses_now(value: Any) -> bool:
+    if isinstance(value, dict):
+        return set(value) == {"$now"} or any(uses_now(v) for v in value.values())
+    if isinstance(value, list):
+        return any(uses_now(v) for v in value)
+    return False
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The client outcome a step must produce."""
+
+    outcome: OutcomeKind
+    result: Any = _MISSING
+    total: int | None = None
+    code: str | int | None = None
+    status: int | None = None
+    kind: str | None = None
+    time: Any = None
+
+    @property
+    def has_result(self) -> bool:
+        return self.result is not _MISSING
+
+    def describe(self) -> str:
+        if self.outcome == "success":
+            shown = f"result={php_json(self.result)[:80]}" if self.has_result else ""
+            total = f", total={self.total}" if self.total is not None else ""
+            return f"Success({shown}{total})"
+        if self.outcome == "api-error":
+            status = f", status={self.status}" if self.status is not None else ""
+            return f"ApiError(code={self.code!r}{status})"
+        kind = f"kind={self.kind!r}" if self.kind else "any kind"
+        status = f", status={self.status}" if self.status is not None else ""
+        return f"TransportFailure({kind}{status})"
+
+
+def expectation_from(response: ScriptedResponse) -> Expectation:
+    """What a correct client reports for a portal answer."""
+    if response.fault == "timeout":
+        return Expectation("transport-failure", kind="timeout")
+    if response.fault is not None:
+        return Expectation("transport-failure", kind="connection")
+    if not response.has_body:
+        kind = "empty-body" if not (response.raw or "").strip() else "non-json"
+        return Expectation("transport-failure", kind=kind, status=response.status)
+    body = response.body
+    if isinstance(body, dict) and "error" in body:
+        error = body["error"]
+        code = error.get("code") if isinstance(error, dict) else error
+        return Expectation("api-error", code=code, status=response.status)
+    if isinstance(body, dict) and "result" in body:
+        total = body.get("total") if isinstance(body.get("total"), int) else None
+        timing = body.get("time") if isinstance(body.get("time"), dict) else None
+        return Expectation("success", result=body["result"], total=total, time=timing)
+    return Expectation("transport-failure", kind="bad-envelope", status=response.status)
+
+
+@dataclass(frozen=True)
+class RequestCount:
+    minimum: int
+    maximum: int
+
+    def allows(self, count: int) -> bool:
+        return self.minimum <= count <= self.maximum
+
+    def describe(self) -> str:
+        if self.minimum == self.maximum:
+            return f"exactly {self.minimum}"
+        return f"between {self.minimum} and {self.maximum}"
+
+
+@dataclass(frozen=True)
+class Timing:
+    min_gap: float = 0.0
+    growing_gaps: bool = False
+    not_before_reset: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    """One client call: what it is asked, what the portal answers, what must come out."""
+
+    method: str
+    params: Mapping[str, Any]
+    responses: tuple[ScriptedResponse, ...]
+    expect: Expectation
+    requests: RequestCount
+    timing: Timing
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    description: str
+    level: str
+    source: str
+    contract: tuple[str, ...]
+    checks: tuple[int, ...]
+    needs: frozenset[str]
+    modes: tuple[Mode, ...]
+    auth: str
+    steps: tuple[Step, ...]
+    file: str
+
+    @property
+    def uses_clock(self) -> bool:
+        return any(uses_now(r.body) for s in self.steps for r in s.responses if r.has_body)
+
+
+def _response(raw: Mapping[str, Any]) -> ScriptedResponse:
+    return ScriptedResponse(
+        status=raw.get("status"),
+        headers=dict(raw.get("headers", {})),
+        body=raw.get("body", _MISSING) if "body" in raw else _MISSING,
+        raw=raw.get("raw"),
+        fault=raw.get("fault"),
+    )
+
+
+def _expectation(raw: Mapping[str, Any]) -> Expectation:
+    return Expectation(
+        outcome=raw["outcome"],
+        result=raw.get("result", _MISSING) if "result" in raw else _MISSING,
+        total=raw.get("total"),
+        code=raw.get("code"),
+        status=raw.get("status"),
+        kind=raw.get("kind"),
+    )
+
+
+def _step(raw: Mapping[str, Any]) -> Step:
+    responses = tuple(_response(r) for r in raw.get("responses", [raw.get("response")]))
+    count = raw.get("requests", {})
+    exactly = count.get("exactly")
+    minimum = exactly or count.get("min", len(responses) if "max" not in count else 1)
+    maximum = exactly or count.get("max", max(minimum, len(responses)))
+    timing = raw.get("timing", {})
+    return Step(
+        method=raw["request"]["method"],
+        params=raw["request"]["params"],
+        responses=responses,
+        expect=_expectation(raw["expect"]) if "expect" in raw else expectation_from(responses[-1]),
+        requests=RequestCount(minimum, maximum),
+        timing=Timing(
+            min_gap=float(timing.get("min_gap", 0.0)),
+            growing_gaps=bool(timing.get("growing_gaps", False)),
+            not_before_reset=bool(timing.get("not_before_reset", False)),
+        ),
+    )
+
+
+def _case(raw: Mapping[str, Any], file: str) -> Case:
+    steps = raw.get("steps") or [raw]
+    modes = tuple(raw.get("modes", MODES))
+    case = Case(
+        id=raw["id"],
+        description=raw["description"],
+        level=raw["level"],
+        source=raw["source"],
+        contract=tuple(raw["contract"]),
+        checks=tuple(raw.get("checks", ())),
+        needs=frozenset(raw.get("needs", ())),
+        modes=modes,
+        auth=raw.get("auth", "webhook"),
+        steps=tuple(_step(s) for s in steps),
+        file=file,
+    )
+    if "replay" in case.modes and (
+        case.uses_clock or any(r.fault for s in case.steps for r in s.responses)
+    ):
+        raise CaseFormatError(
+            f"{file}: case {case.id} uses $now or a transport fault, which a cassette cannot "
+            "replay: list its modes without replay"
+        )
+    return case
+
+
+def load_case_file(path: Any) -> list[Case]:
+    document = _data.read_yaml(path)
+    validator = schemas.validator(schemas.uri("case.json"))
+    problems = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
+    if problems:
+        first = problems[0]
+        raise CaseFormatError(f"{path.name}: {first.json_path}: {first.message}")
+    return [_case(raw, path.name) for raw in document["cases"]]
+
+
+@cache
+def all_cases() -> tuple[Case, ...]:
+    """Every case of the catalogue, in file order; ids are unique."""
+    cases: list[Case] = []
+    for path in sorted(_data.cases_dir().glob("*.yaml")):
+        cases.extend(load_case_file(path))
+    seen: dict[str, str] = {}
+    for case in cases:
+        if case.id in seen:
+            raise CaseFormatError(f"case id {case.id} is in {seen[case.id]} and {case.file}")
+        seen[case.id] = case.file
+    return tuple(cases)
+
+
+def case_by_id(case_id: str) -> Case:
+    for case in all_cases():
+        if case.id == case_id:
+            return case
+    raise KeyError(case_id)

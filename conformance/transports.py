@@ -1,0 +1,287 @@
+"""Offline transports: the same scripted portal answers served through ``responses`` (stub)
+or vcrpy cassettes (replay), with every request the client makes recorded for the checks."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+import requests
+import responses
+import vcr
+import vcr.errors
+from vcr.persisters.filesystem import CassetteNotFoundError
+from vcr.serialize import deserialize
+from vcr.serializers import yamlserializer
+
+from conformance import _data
+from conformance.case import Case, ScriptedResponse
+from conformance.wire import split_method
+
+#: The host offline targets use; ``.invalid`` can never resolve, so nothing leaves the machine.
+OFFLINE_HOST: Final = "portal.b24-conformance.invalid"
+
+#: Extra answers past the script before the transport starts dropping connections.
+STORM_ALLOWANCE: Final = 10
+
+#: Stand where a run's webhook secret or token goes in cassettes and scripted headers
+#: (a Location after a portal move); each run substitutes its own planted values.
+SECRET_PLACEHOLDER: Final = "WEBHOOK_SECRET"  # noqa: S105 - a placeholder, not a secret
+TOKEN_PLACEHOLDER: Final = "ACCESS_TOKEN"  # noqa: S105 - a placeholder, not a secret
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One HTTP request as the client put it on the wire."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+    wall: float
+    step: int
+
+
+@dataclass
+class Script:
+    """The scripted answers of a case, step by step; records what the client sends."""
+
+    case: Case
+    #: placeholder -> value, applied to scripted header values (see SECRET_PLACEHOLDER).
+    substitutions: dict[str, str] = field(default_factory=dict)
+    step: int = -1
+    requests: list[RecordedRequest] = field(default_factory=list)
+    #: Set when the case ends: releases a client stalled on a scripted timeout.
+    closed: threading.Event = field(default_factory=threading.Event)
+    #: (step, wall-clock time, the JSON body as served) for every JSON answer rendered here.
+    served: list[tuple[int, float, Any]] = field(default_factory=list)
+    _served: int = 0
+
+    def begin_step(self, index: int) -> None:
+        self.step = index
+        self._served = 0
+
+    def record(self, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
+        self.requests.append(
+            RecordedRequest(method, url, headers, body, time.monotonic(), time.time(), self.step)
+        )
+
+    def render(self, scripted: ScriptedResponse) -> tuple[int, dict[str, str], bytes]:
+        """Render an answer now ($now resolves to this moment) and remember what was served."""
+        now = time.time()
+        status, headers, body = scripted.render(now)
+        for name, value in headers.items():
+            substituted = value
+            for placeholder, real in self.substitutions.items():
+                substituted = substituted.replace(placeholder, real)
+            headers[name] = substituted
+        if scripted.has_body:
+            self.served.append((self.step, now, json.loads(body)))
+        return status, headers, body
+
+    def next_answer(self) -> ScriptedResponse:
+        """The next scripted answer; past the end the last repeats, then connections drop."""
+        planned = self.case.steps[self.step].responses
+        index = self._served
+        self._served += 1
+        if index < len(planned):
+            return planned[index]
+        if index < len(planned) + STORM_ALLOWANCE:
+            return planned[-1]
+        return ScriptedResponse(fault="reset")
+
+    def step_requests(self, index: int) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.step == index]
+
+
+class Transport(Protocol):
+    name: str
+
+    def serve(self, script: Script) -> Any:
+        """A context manager that intercepts the client's HTTP for the whole case."""
+
+    def step(self, script: Script, index: int) -> Any:
+        """A context manager around one step's call."""
+
+
+def _as_bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return b"".join(chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in body)
+
+
+class StubTransport:
+    """``responses`` in process: reaches clients built on requests."""
+
+    name = "stub"
+    _verbs = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+    @contextmanager
+    def serve(self, script: Script) -> Iterator[None]:
+        def answer(request: requests.PreparedRequest) -> Any:
+            script.record(
+                request.method or "GET",
+                request.url or "",
+                dict(request.headers),
+                _as_bytes(request.body),
+            )
+            scripted = script.next_answer()
+            if scripted.fault == "timeout":
+                if getattr(request, "req_kwargs", {}).get("timeout") is None:
+                    # A client without a timeout waits as long as a stalled portal lets it.
+                    script.closed.wait()
+                    return requests.exceptions.ConnectionError(
+                        "scripted: the stall ended with the case"
+                    )
+                return requests.exceptions.ReadTimeout("scripted: no answer within the timeout")
+            if scripted.fault is not None:
+                return requests.exceptions.ConnectionError("scripted: the connection dropped")
+            return script.render(scripted)
+
+        # Our own Script counts answers, so responses need not assert that each fired.
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            for verb in self._verbs:
+                mock.add_callback(verb, re.compile(r".*"), callback=answer, content_type=None)
+            try:
+                yield
+            finally:
+                script.closed.set()
+
+    @contextmanager
+    def step(self, script: Script, index: int) -> Iterator[None]:
+        script.begin_step(index)
+        yield
+
+
+def cassette_path(case_id: str) -> Path:
+    return _data.cassettes_dir() / f"{case_id}.yaml"
+
+
+class _StepPersister:
+    """Loads one step's interactions of a case cassette, padded like the stub's storm allowance."""
+
+    _cache: dict[str, tuple[list[Any], list[Any], dict[str, Any]]] = {}  # noqa: RUF012
+
+    @classmethod
+    def load_cassette(cls, cassette_path: str, serializer: Any) -> tuple[list[Any], list[Any]]:
+        path, _, step_text = str(cassette_path).rpartition("::")
+        if path not in cls._cache:
+            file = Path(path)
+            if not file.is_file():
+                raise CassetteNotFoundError()
+            loaded = deserialize(file.read_text(encoding="utf-8"), serializer)
+            cls._cache[path] = (loaded[0], loaded[1], loaded[2] if len(loaded) > 2 else {})
+        requests_, responses_, metadata = cls._cache[path]
+        counts = metadata.get("steps", [len(requests_)])
+        step = int(step_text)
+        start = sum(counts[:step])
+        chosen = slice(start, start + counts[step])
+        step_requests, step_responses = requests_[chosen], responses_[chosen]
+        padding = STORM_ALLOWANCE
+        return (
+            step_requests + [step_requests[-1]] * padding,
+            step_responses + [step_responses[-1]] * padding,
+        )
+
+    @staticmethod
+    def save_cassette(cassette_path: str, cassette_dict: Any, serializer: Any) -> None:
+        raise RuntimeError("replay mode never records")
+
+
+def _same_api_method(recorded: Any, stored: Any) -> None:
+    ours = split_method(recorded.path.rstrip("/").rsplit("/", 1)[-1])[0]
+    theirs = split_method(stored.path.rstrip("/").rsplit("/", 1)[-1])[0]
+    if ours != theirs:
+        raise AssertionError(f"method {ours} is not {theirs}")
+
+
+def replay_vcr() -> vcr.VCR:
+    recorder = vcr.VCR(
+        record_mode="none",
+        match_on=["b24_method"],
+        serializer="yaml",
+        decode_compressed_response=False,
+    )
+    recorder.register_matcher("b24_method", _same_api_method)
+    recorder.register_persister(_StepPersister)
+    return recorder
+
+
+class ReplayTransport:
+    """vcrpy cassettes: reaches requests, httpx, aiohttp, urllib3 and http.client clients."""
+
+    name = "replay"
+
+    def __init__(self) -> None:
+        self._vcr = replay_vcr()
+
+    @contextmanager
+    def serve(self, script: Script) -> Iterator[None]:
+        path = cassette_path(script.case.id)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no cassette for case {script.case.id} at {path}: "
+                "run `b24-conformance cassettes` to generate the catalogue's cassettes"
+            )
+        yield
+
+    @contextmanager
+    def step(self, script: Script, index: int) -> Iterator[None]:
+        script.begin_step(index)
+        path = f"{cassette_path(script.case.id)}::{index}"
+        with self._vcr.use_cassette(path, filter_sensitive_data=script.substitutions) as cassette:
+            played = cassette.play_response
+            can_play = cassette.can_play_response_for
+
+            def play(request: Any) -> Any:
+                script.record(
+                    request.method, request.uri, dict(request.headers), _as_bytes(request.body)
+                )
+                return played(request)
+
+            def can_play_for(request: Any) -> Any:
+                answer = can_play(request)
+                if not answer:
+                    script.record(
+                        request.method, request.uri, dict(request.headers), _as_bytes(request.body)
+                    )
+                    # Past the script and its padding the connection drops, as in the stub;
+                    # vcrpy's own error would quote the URL, secret included, through the client.
+                    raise ConnectionResetError("scripted: the connection dropped")
+                return answer
+
+            cassette.play_response = play
+            cassette.can_play_response_for = can_play_for
+            yield
+
+
+TRANSPORTS: Final[dict[str, Callable[[], Transport]]] = {
+    "stub": StubTransport,
+    "replay": ReplayTransport,
+}
+
+
+def make_transport(mode: str) -> Transport:
+    try:
+        return TRANSPORTS[mode]()
+    except KeyError:
+        raise ValueError(
+            f"unknown mode {mode!r}: expected one of {', '.join(TRANSPORTS)}"
+        ) from None
+
+
+# Kept for cassette generation and linting.
+YAML_SERIALIZER: Final = yamlserializer
+CANNOT_REPLAY: Final = vcr.errors.CannotOverwriteExistingCassetteException
