@@ -1,0 +1,361 @@
+"""Miniatures: deliberately broken clients, one defect each, that prove every check can fail.
+
+Each miniature is the reference client with one method overridden; its one-line docstring says
+what it breaks. ``MINIATURES`` maps a stable name to the class (a ``Target -> Adapter``
+factory); ``--client miniature:NAME`` runs one against the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Final, TypeVar
+
+import requests
+
+from conformance.api import AdapterFactory, ApiError, Outcome, Success, Target, TransportFailure
+from conformance.reference import ReferenceClient
+
+__all__ = ["MINIATURES", "miniature_doc"]
+
+MINIATURES: dict[str, AdapterFactory] = {}
+
+_Client = TypeVar("_Client", bound=type[ReferenceClient])
+
+
+def _miniature(cls: _Client) -> _Client:
+    MINIATURES[cls.name] = cls
+    return cls
+
+
+def miniature_doc(name: str) -> str:
+    """The one-line docstring of a miniature: what it breaks."""
+    return (MINIATURES[name].__doc__ or "").strip()
+
+
+# --- outcomes: what the client reports ------------------------------------------------------
+
+
+@_miniature
+class LosesErrorCode(ReferenceClient):
+    """Reports every API error without its code."""
+
+    name = "loses-error-code"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        return replace(outcome, code=None) if isinstance(outcome, ApiError) else outcome
+
+
+@_miniature
+class UppercasesErrorCode(ReferenceClient):
+    """Uppercases error codes like b24pysdk, so ``expired_token`` becomes ``EXPIRED_TOKEN``."""
+
+    name = "uppercases-error-code"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        if isinstance(outcome, ApiError):
+            return replace(outcome, code=str(outcome.code).upper())
+        return outcome
+
+
+@_miniature
+class FalsyErrorIsSuccess(ReferenceClient):
+    """Tests ``if body.get("error"):``, so an error code 0 or "" passes for a success."""
+
+    name = "falsy-error-is-success"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        if isinstance(outcome, ApiError) and not outcome.code:
+            return Success(None)
+        return outcome
+
+
+@_miniature
+class TrustsStatus200(ReferenceClient):
+    """Trusts HTTP 200, so an error envelope sent with status 200 passes for a success."""
+
+    name = "trusts-status-200"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        if isinstance(outcome, ApiError) and response.status_code == 200:
+            return Success(None)
+        return outcome
+
+
+@_miniature
+class CrashesOnNonJson(ReferenceClient):
+    """Calls ``json.loads`` on every body unguarded, so HTML or an empty body raises."""
+
+    name = "crashes-on-non-json"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        json.loads(response.text)
+        return super()._outcome(response)
+
+
+@_miniature
+class TitleOnlyAsString(ReferenceClient):
+    """Reads ``title`` only as a string: a language map collapses to its first value."""
+
+    name = "title-only-as-string"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        if isinstance(outcome, Success) and isinstance(outcome.result, dict):
+            badges = [outcome.result.get("badge"), *(outcome.result.get("badges") or [])]
+            for badge in badges:
+                if isinstance(badge, dict) and isinstance(badge.get("title"), dict):
+                    badge["title"] = next(iter(badge["title"].values()), "")
+        return outcome
+
+
+@_miniature
+class DropsTotal(ReferenceClient):
+    """Declares capability ``total`` but never fills ``Success.total``."""
+
+    name = "drops-total"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        return replace(outcome, total=None) if isinstance(outcome, Success) else outcome
+
+
+@_miniature
+class IgnoresStatus(ReferenceClient):
+    """Declares capability ``status`` but reports no HTTP status on errors or failures."""
+
+    name = "ignores-status"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        if isinstance(outcome, ApiError | TransportFailure):
+            return replace(outcome, status=None)
+        return outcome
+
+
+@_miniature
+class CallsEveryFailureConnection(ReferenceClient):
+    """Reports every unreadable answer (HTML, empty body, bad envelope) as kind ``connection``."""
+
+    name = "calls-every-failure-connection"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        if isinstance(outcome, TransportFailure):
+            return replace(outcome, kind="connection")
+        return outcome
+
+
+# --- retries: how often and how soon the client asks again ----------------------------------
+
+
+@_miniature
+class RetriesEveryError(ReferenceClient):
+    """Retries every API error twice, NOT_FOUND and ACCESS_DENIED included."""
+
+    name = "retries-every-error"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        delay = super()._retry_delay(outcome, attempt)
+        if delay is None and isinstance(outcome, ApiError) and attempt < 2:
+            return self.backoff
+        return delay
+
+
+@_miniature
+class RetriesEvery503(ReferenceClient):
+    """Retries every 503 like b24pysdk, OVERLOAD_LIMIT (a manual block) included."""
+
+    name = "retries-every-503"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        if isinstance(outcome, ApiError) and outcome.status == 503 and attempt < self.max_retries:
+            return float(self.backoff * 2**attempt)
+        return super()._retry_delay(outcome, attempt)
+
+
+@_miniature
+class Loops503Unbounded(ReferenceClient):
+    """Retries a 503 at once and without bound, until something other than a 503 comes."""
+
+    name = "loops-503-unbounded"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        if isinstance(outcome, ApiError) and outcome.status == 503:
+            return 0.0
+        return super()._retry_delay(outcome, attempt)
+
+
+@_miniature
+class RetriesWithoutBackoff(ReferenceClient):
+    """Retries QUERY_LIMIT_EXCEEDED immediately, with no backoff."""
+
+    name = "retries-without-backoff"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        delay = super()._retry_delay(outcome, attempt)
+        if isinstance(outcome, ApiError) and outcome.code == "QUERY_LIMIT_EXCEEDED" and delay:
+            return 0.0
+        return delay
+
+
+@_miniature
+class IgnoresOperatingReset(ReferenceClient):
+    """Retries OPERATION_TIME_LIMIT at once, ignoring the announced ``operating_reset_at``."""
+
+    name = "ignores-operating-reset"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        if isinstance(outcome, ApiError) and outcome.code == "OPERATION_TIME_LIMIT":
+            return 0.0 if attempt < self.max_retries else None
+        return super()._retry_delay(outcome, attempt)
+
+
+@_miniature
+class WaitsForResetOnError(ReferenceClient):
+    """Looks for ``operating_reset_at`` in the 429 itself, finds none, and sleeps a day."""
+
+    name = "waits-for-reset-on-error"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        if isinstance(outcome, ApiError) and outcome.code == "OPERATION_TIME_LIMIT":
+            return 86_400.0 if attempt == 0 else None
+        return super()._retry_delay(outcome, attempt)
+
+
+class _NoTimeoutSession(requests.Session):
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["timeout"] = None
+        return super().request(*args, **kwargs)
+
+
+@_miniature
+class NoTimeout(ReferenceClient):
+    """Sends without a timeout and hangs on a stall (only a portal that stalls can show it)."""
+
+    name = "no-timeout"
+
+    def __init__(self, target: Target, **options: Any) -> None:
+        super().__init__(target, session=_NoTimeoutSession(), **options)
+
+
+# --- requests: what the client puts on the wire ---------------------------------------------
+
+
+@_miniature
+class PastesParamsIntoQuery(ReferenceClient):
+    """GETs ``{url}?code=...`` with the params pasted into the query string unencoded."""
+
+    name = "pastes-params-into-query"
+
+    def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> Outcome:
+        query = "&".join(f"{key}={value}" for key, value in _params(body).items())
+        return _request(self, "GET", f"{url}?{query}", headers=_without_content_type(headers))
+
+
+@_miniature
+class FormEncodesMapsAsText(ReferenceClient):
+    """Posts a form of ``str(value)`` per param, so a title map goes as ``"{'en': ...}"``."""
+
+    name = "form-encodes-maps-as-text"
+
+    def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> Outcome:
+        form = {key: str(value) for key, value in _params(body).items()}
+        return _request(self, "POST", url, data=form, headers=_without_content_type(headers))
+
+
+@_miniature
+class FollowsRedirectAsGet(ReferenceClient):
+    """Lets requests follow a 302, which turns the POST into a GET without the body."""
+
+    name = "follows-redirect-as-get"
+
+    def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> Outcome:
+        return _request(self, "POST", url, data=body, headers=dict(headers))
+
+
+@_miniature
+class PostsToXml(ReferenceClient):
+    """Posts to ``{method}.xml``, the XML transport, instead of ``{method}.json``."""
+
+    name = "posts-to-xml"
+
+    def _endpoint(self, method: str) -> tuple[str, dict[str, str]]:
+        url, headers = super()._endpoint(method)
+        return url.removesuffix(".json") + ".xml", headers
+
+
+@_miniature
+class OAuthWithoutToken(ReferenceClient):
+    """Calls the OAuth endpoint without sending the access token."""
+
+    name = "oauth-without-token"
+
+    def _endpoint(self, method: str) -> tuple[str, dict[str, str]]:
+        url, headers = super()._endpoint(method)
+        headers.pop("Authorization", None)
+        return url, headers
+
+
+# --- secrets --------------------------------------------------------------------------------
+
+
+@_miniature
+class LeaksSecretInException(ReferenceClient):
+    """Raises requests' HTTPError on a non-2xx answer, whose text quotes the full webhook URL."""
+
+    name = "leaks-secret-in-exception"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        response.raise_for_status()
+        return super()._outcome(response)
+
+
+leaky_log: Final = logging.getLogger("b24_leaky_client")
+
+
+@_miniature
+class LogsSecret(ReferenceClient):
+    """Logs every request's full URL, webhook secret included, at INFO."""
+
+    name = "logs-secret"
+
+    def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> Outcome:
+        leaky_log.info("POST %s", url)
+        return super()._post(url, headers, body)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _params(body: bytes) -> dict[str, Any]:
+    # The reference hands _post the params as JSON; these miniatures send them another way.
+    params: dict[str, Any] = json.loads(body)
+    return params
+
+
+def _without_content_type(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if name != "Content-Type"}
+
+
+def _request(client: ReferenceClient, verb: str, url: str, **options: Any) -> Outcome:
+    # The reference's timeout and failure mapping, with requests' own redirect handling.
+    try:
+        response = client._session.request(
+            verb,
+            url,
+            timeout=client.target.timeout,
+            verify=client.target.ca_bundle or True,
+            **options,
+        )
+    except requests.Timeout as exc:
+        return TransportFailure("timeout", client._redact(str(exc)))
+    except requests.RequestException as exc:
+        return TransportFailure("connection", client._redact(str(exc)))
+    return client._outcome(response)
