@@ -120,3 +120,245 @@ def _render_violation(number: int, violation: Violation) -> list[str]:
         f"     got:      {violation.actual}",
         f"     schema:   {where}",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# run
+
+
+class _Holder:
+    """Receives the finished RunSession from the plugin: pytest's return code says too little."""
+
+    def __init__(self) -> None:
+        self.session: Any = None
+
+    def pytest_configure(self, config: Any) -> None:
+        from conformance.plugin import HOLDER_KEY
+
+        config.stash[HOLDER_KEY] = self
+
+
+@main.command(context_settings={"ignore_unknown_options": False})
+@click.option(
+    "--client",
+    default="reference",
+    show_default=True,
+    help="reference, miniature:NAME or package.module:factory.",
+)
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(["stub", "replay"]),
+    help="Transport; repeat for several. Default: every offline mode.",
+)
+@click.option(
+    "--report",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write report.json, report.md and junit.xml into this directory.",
+)
+@click.option(
+    "-k",
+    "keyword",
+    help="Select cases by pytest keyword expression (ids look like stub-get.not-found).",
+)
+@click.option("--case", "case_ids", multiple=True, help="Run only this case id; repeatable.")
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML file listing the client's expected failures.",
+)
+@click.option("--seed", type=int, help="Seed for generated inputs (recorded in the report).")
+@click.option("--profile", type=click.Choice(schemas.PROFILES), default="wire", show_default=True)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds one client call may take before it counts as hung.",
+)
+@click.option(
+    "-v", "--verbose", count=True, help="Show every case (-v) and pytest's full output (-vv)."
+)
+def run(
+    client: str,
+    modes: tuple[str, ...],
+    report: Path | None,
+    keyword: str | None,
+    case_ids: tuple[str, ...],
+    baseline: Path | None,
+    seed: int | None,
+    profile: str,
+    deadline: float,
+    verbose: int,
+) -> None:
+    """Check a client against the case catalogue.
+
+    Exits 0 when it conforms, 1 when not, 2 on a usage error, 3 when the adapter is broken.
+    """
+    import pytest
+
+    from conformance.baseline import BaselineError, load_baseline
+    from conformance.clients import ClientSpecError, load_factory
+
+    try:
+        load_factory(client)
+        if baseline is not None:
+            load_baseline(baseline)
+    except (ClientSpecError, BaselineError) as exc:
+        raise UsageProblem(str(exc)) from None
+    suite_dir = Path(__file__).parent / "suite"
+    args = [
+        "--pyargs",
+        "conformance.suite",
+        "-c",
+        str(suite_dir / "pytest.ini"),
+        "--rootdir",
+        str(suite_dir),
+        "-p",
+        "no:cacheprovider",
+        "--no-header",
+        ("--tb=no", "--tb=line", "--tb=short")[min(verbose, 2)],
+        "--show-capture=no",
+        # The CLI imported the package before pytest could mark it for assertion rewriting.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        "-v" if verbose else "-q",
+        "--b24-client",
+        client,
+        "--b24-profile",
+        profile,
+        "--b24-deadline",
+        str(deadline),
+    ]
+    for mode in modes:
+        args += ["--b24-mode", mode]
+    for case_id in case_ids:
+        args += ["--b24-case", case_id]
+    if report is not None:
+        args += ["--b24-report", str(report)]
+    if baseline is not None:
+        args += ["--b24-baseline", str(baseline)]
+    if seed is not None:
+        args += ["--b24-seed", str(seed)]
+    if keyword:
+        args += ["-k", keyword]
+    holder = _Holder()
+    code = int(pytest.main(args, plugins=[holder]))
+    if holder.session is not None and code in (0, 1):
+        sys.exit(holder.session.exit_code())
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        raise UsageProblem(f"no case matches -k {keyword!r}" if keyword else "no case selected")
+    if code == pytest.ExitCode.USAGE_ERROR:
+        sys.exit(EXIT_USAGE)
+    sys.exit(code)
+
+
+# ---------------------------------------------------------------------------------------------
+# cases, coverage, cassettes
+
+
+@main.command()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def cases(output_format: str) -> None:
+    """List the case catalogue: id, level, source, modes and description."""
+    from conformance.case import all_cases
+
+    catalogue = all_cases()
+    if output_format == "json":
+        rows = [
+            {
+                "id": c.id,
+                "level": c.level,
+                "source": c.source,
+                "modes": list(c.modes),
+                "needs": sorted(c.needs),
+                "contract": list(c.contract),
+                "checks": list(c.checks),
+                "description": c.description,
+            }
+            for c in catalogue
+        ]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    width = max(len(c.id) for c in catalogue)
+    click.echo(f"{'id':<{width}}  level   source  modes               description")
+    for c in catalogue:
+        click.echo(
+            f"{c.id:<{width}}  {c.level:<6}  {c.source:<6}  "
+            f"{','.join(c.modes):<18}  {c.description}"
+        )
+    click.echo(f"{len(catalogue)} cases")
+
+
+@main.command()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def coverage(output_format: str) -> None:
+    """Which numbered CONTRACT.md checks have cases, and which do not."""
+    from conformance import _data
+    from conformance.case import all_cases
+
+    checks = _data.read_schema_file("catalogue/contract-checks.json")["checks"]
+    by_check: dict[int, list[str]] = {c["number"]: [] for c in checks}
+    for case in all_cases():
+        for number in case.checks:
+            by_check.setdefault(number, []).append(case.id)
+    rows = [
+        {
+            "number": c["number"],
+            "summary": c["summary"],
+            "observable_by": c["observable_by"],
+            "cases": by_check[c["number"]],
+        }
+        for c in checks
+    ]
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    covered = sum(1 for r in rows if r["cases"])
+    for row in rows:
+        mark = "x" if row["cases"] else " "
+        click.echo(f"[{mark}] {row['number']:>2}. {row['summary']} ({row['observable_by']})")
+        if row["cases"]:
+            click.echo(f"       {', '.join(row['cases'])}")
+        elif row["observable_by"] in ("portal", "live"):
+            click.echo("       no client case: a portal-side check (fake portal and live mode)")
+        else:
+            click.echo("       MISSING: no case covers it")
+    click.echo(f"{covered} of {len(rows)} checks have cases")
+
+
+@main.command()
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Change nothing; exit 1 if a cassette is stale or missing.",
+)
+def cassettes(check_only: bool) -> None:
+    """Generate the catalogue's cassettes (one per replayable case) and lint them."""
+    from conformance import cassettes as generator
+
+    changes = generator.generate(check_only=check_only)
+    for change in changes:
+        if change.change != "unchanged":
+            click.echo(f"{change.change}: {change.path.name}")
+    problems = list(generator.lint())
+    for problem in problems:
+        click.echo(f"lint: {problem.path.name}: {problem.problem}", err=True)
+    stale = [c for c in changes if c.change == "stale"]
+    click.echo(f"{len(changes)} cassettes, {len(stale)} stale, {len(problems)} lint problems")
+    if problems or stale:
+        sys.exit(EXIT_NONCONFORMANT)

@@ -1,19 +1,192 @@
-"""pytest plugin entry point (``pytest11``: b24_conformance).
+"""pytest plugin (entry point ``pytest11``: b24_conformance): a thin shell over conformance.session.
 
-It only registers its command-line options; nothing runs unless the suite is asked for.
+It registers options and fixtures; nothing runs unless the suite's own tests are collected
+(``b24-conformance run`` or ``pytest --pyargs conformance``).
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
 import pytest
+
+from conformance._network import network_guard
+from conformance.baseline import EMPTY, BaselineError, load_baseline
+from conformance.case import MODES, OFFLINE_MODES, Case
+from conformance.engine import DEFAULT_DEADLINE, CaseResult
+from conformance.session import (
+    EXIT_ADAPTER_BROKEN,
+    EXIT_USAGE,
+    OUTCOMES,
+    AdapterBroken,
+    RunConfig,
+    RunSession,
+    UsageProblem,
+)
+
+SESSION_KEY = pytest.StashKey[RunSession]()
+HOLDER_KEY = pytest.StashKey[Any]()
+# pytest.exit inside collection becomes a collection error: hold it until collection ends.
+EXIT_KEY = pytest.StashKey[tuple[str, int]]()
+
+
+class Errored(Exception):
+    """The adapter or the client crashed: reported as an error, apart from failures."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("b24-conformance", "Bitrix24 badge conformance suite")
     group.addoption(
+        "--b24-client",
+        default="reference",
+        help="adapter: reference, miniature:NAME or package.module:factory",
+    )
+    group.addoption(
+        "--b24-mode",
+        action="append",
+        choices=MODES,
+        help="transport; repeat for several (default: every offline mode)",
+    )
+    group.addoption(
+        "--b24-case", action="append", default=[], help="run only this case id; repeatable"
+    )
+    group.addoption(
+        "--b24-report", default=None, help="write report.json, report.md and junit.xml here"
+    )
+    group.addoption(
+        "--b24-baseline", default=None, help="YAML file of the client's expected failures"
+    )
+    group.addoption("--b24-seed", type=int, default=None, help="seed for generated inputs")
+    group.addoption(
         "--b24-profile",
-        action="store",
         default="wire",
         choices=("docs", "wire"),
-        help="contract profile used by the conformance checks (default: wire)",
+        help="contract profile (default: wire)",
     )
+    group.addoption(
+        "--b24-deadline",
+        type=float,
+        default=DEFAULT_DEADLINE,
+        help="seconds a client call may take",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    report = config.getoption("--b24-report", None)
+    if report and not getattr(config.option, "xmlpath", None):
+        # junitxml reads this option in its own pytest_configure, which runs after ours.
+        config.option.xmlpath = str(Path(report) / "junit.xml")
+
+
+def _config(config: pytest.Config) -> RunConfig:
+    baseline_path = config.getoption("--b24-baseline")
+    report = config.getoption("--b24-report")
+    try:
+        baseline = load_baseline(baseline_path) if baseline_path else EMPTY
+    except BaselineError as exc:
+        raise UsageProblem(str(exc)) from None
+    return RunConfig(
+        client=config.getoption("--b24-client"),
+        modes=tuple(config.getoption("--b24-mode") or OFFLINE_MODES),
+        report_dir=Path(report) if report else None,
+        baseline=baseline,
+        seed=config.getoption("--b24-seed"),
+        profile=config.getoption("--b24-profile"),
+        deadline=config.getoption("--b24-deadline"),
+        case_ids=tuple(config.getoption("--b24-case")),
+    )
+
+
+def _session(config: pytest.Config) -> RunSession | None:
+    if EXIT_KEY in config.stash:
+        return None
+    if SESSION_KEY not in config.stash:
+        try:
+            session = RunSession(_config(config))
+            session.prepare()
+        except UsageProblem as exc:
+            config.stash[EXIT_KEY] = (f"usage error: {exc}", EXIT_USAGE)
+            return None
+        except AdapterBroken as exc:
+            config.stash[EXIT_KEY] = (f"the adapter is broken: {exc}", EXIT_ADAPTER_BROKEN)
+            return None
+        config.stash[SESSION_KEY] = session
+        # Nothing a client does during the run may leave the machine.
+        guard = ExitStack()
+        guard.enter_context(network_guard())
+        config.add_cleanup(guard.close)
+    return config.stash[SESSION_KEY]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "b24_result" not in metafunc.fixturenames:
+        return
+    session = _session(metafunc.config)
+    pairs = session.selected() if session is not None else []
+    metafunc.parametrize(
+        "b24_case_mode",
+        pairs,
+        ids=[f"{mode}-{case.id}" for case, mode in pairs],
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config) -> None:
+    if EXIT_KEY in config.stash:
+        message, code = config.stash[EXIT_KEY]
+        pytest.exit(message, returncode=code)
+
+
+@pytest.fixture
+def b24_result(request: pytest.FixtureRequest, b24_case_mode: tuple[Case, str]) -> CaseResult:
+    """Runs the case in setup; an escaped exception is an error, not a failure."""
+    case, mode = b24_case_mode
+    session = _session(request.config)
+    assert session is not None, "the run was not prepared"
+    result = session.run(case, mode)
+    if result.outcome == "errored":
+        raise Errored(result.message)
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = session.config.stash.get(SESSION_KEY, None)
+    if run is None:
+        return
+    holder = session.config.stash.get(HOLDER_KEY, None)
+    if holder is not None:
+        holder.session = run
+    if run.config.report_dir is not None:
+        from conformance.reports import write_reports
+
+        write_reports(run, run.config.report_dir)
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = run.exit_code()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    run = config.stash.get(SESSION_KEY, None)
+    if run is None or not run.results:
+        return
+    writer = terminalreporter
+    writer.section("b24-conformance")
+    writer.line(f"client {run.adapter_name!r} ({run.config.client}), profile {run.config.profile}")
+    header = f"{'mode':<8}" + "".join(f"{o:>9}" for o in OUTCOMES)
+    writer.line(header)
+    for mode in run.config.modes:
+        counts = {
+            o: sum(1 for r in run.results if r.mode == mode and r.outcome == o) for o in OUTCOMES
+        }
+        writer.line(f"{mode:<8}" + "".join(f"{counts[o]:>9}" for o in OUTCOMES))
+    failing = [r for r in run.results if r.outcome in ("failed", "errored")]
+    for result in failing[:20]:
+        first = result.message.splitlines()[0] if result.message else ""
+        writer.line(f"{result.outcome.upper():<8} {result.mode}-{result.case_id}: {first}")
+    if len(failing) > 20:
+        writer.line(f"... and {len(failing) - 20} more (see report.md or run with -v)")
+    for problem in run.baseline_problems:
+        writer.line(f"baseline problem: {problem}", red=True)
+    if run.config.report_dir is not None:
+        writer.line(f"reports written to {run.config.report_dir}")

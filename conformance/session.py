@@ -1,0 +1,224 @@
+"""A conformance run: configuration, the smoke check, baseline handling, results and exit code.
+
+The pytest plugin drives it case by case; it knows nothing of pytest itself.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from conformance.api import CAPABILITIES, AdapterFactory, Outcome
+from conformance.baseline import EMPTY, Baseline
+from conformance.case import (
+    OFFLINE_MODES,
+    Case,
+    Expectation,
+    RequestCount,
+    ScriptedResponse,
+    Step,
+    Timing,
+    all_cases,
+)
+from conformance.clients import load_factory
+from conformance.engine import DEFAULT_DEADLINE, CaseResult, offline_target, run_case
+from conformance.transports import StubTransport
+
+EXIT_CONFORMANT: Final = 0
+EXIT_NONCONFORMANT: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_ADAPTER_BROKEN: Final = 3
+
+OUTCOMES: Final = ("passed", "failed", "xfailed", "skipped", "errored")
+
+
+class AdapterBroken(RuntimeError):
+    """The smoke call showed the adapter itself is broken (exit 3), not the client."""
+
+
+class UsageProblem(ValueError):
+    """A run option that cannot work (exit 2); the message names the option and the value."""
+
+
+@dataclass
+class RunConfig:
+    client: str = "reference"
+    modes: tuple[str, ...] = OFFLINE_MODES
+    report_dir: Path | None = None
+    baseline: Baseline = EMPTY
+    seed: int | None = None
+    profile: str = "wire"
+    deadline: float = DEFAULT_DEADLINE
+    case_ids: tuple[str, ...] = ()
+
+
+def _smoke_case() -> Case:
+    body = {
+        "result": {"badges": []},
+        "total": 0,
+        "time": {
+            "start": 1774257804,
+            "finish": 1774257804.1,
+            "duration": 0.1,
+            "processing": 0,
+            "date_start": "2026-03-23T12:23:24+03:00",
+            "date_finish": "2026-03-23T12:23:24+03:00",
+        },
+    }
+    step = Step(
+        method="crm.activity.badge.list",
+        params={},
+        responses=(ScriptedResponse(status=200, body=body),),
+        expect=Expectation("success", result={"badges": []}, total=0),
+        requests=RequestCount(0, 10),
+        timing=Timing(),
+    )
+    return Case(
+        id="smoke.list",
+        description="the adapter answers a list call with an outcome",
+        level="must",
+        source="docs",
+        contract=("1.3",),
+        checks=(),
+        needs=frozenset(),
+        modes=("stub",),
+        auth="webhook",
+        steps=(step,),
+        file="(built in)",
+    )
+
+
+@dataclass
+class RunSession:
+    """One run of the suite against one client."""
+
+    config: RunConfig
+    factory: AdapterFactory | None = None
+    adapter_name: str = ""
+    capabilities: frozenset[str] = frozenset()
+    results: list[CaseResult] = field(default_factory=list)
+    baseline_problems: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+
+    def prepare(self) -> None:
+        """Load the client and smoke-test it; raises UsageProblem or AdapterBroken."""
+        known = {case.id for case in all_cases()}
+        unknown = [case_id for case_id in self.config.case_ids if case_id not in known]
+        if unknown:
+            raise UsageProblem(
+                f"--case {unknown[0]!r} names no case: list them with `b24-conformance cases`"
+            )
+        for mode in self.config.modes:
+            if mode not in OFFLINE_MODES:
+                raise UsageProblem(
+                    f"--mode {mode!r} is not available: expected one of {', '.join(OFFLINE_MODES)}"
+                )
+        try:
+            self.factory = load_factory(self.config.client)
+        except ValueError as exc:
+            raise UsageProblem(str(exc)) from None
+        self.baseline_problems = [
+            f"baseline {self.config.baseline.path} lists case {case_id}, which no longer exists"
+            for case_id in self.config.baseline.unknown_cases(known)
+        ]
+        self._smoke()
+
+    def _smoke(self) -> None:
+        assert self.factory is not None
+        case = _smoke_case()
+        try:
+            adapter = self.factory(offline_target(case, secret="0" * 16, token="smoke-token"))  # noqa: S106
+        except Exception as exc:
+            raise AdapterBroken(f"the adapter factory raised {type(exc).__name__}: {exc}") from None
+        for attribute in ("name", "capabilities", "call"):
+            if not hasattr(adapter, attribute):
+                raise AdapterBroken(
+                    f"the adapter has no {attribute!r} (see docs: writing an adapter)"
+                )
+        self.adapter_name = str(adapter.name)
+        capabilities = frozenset(adapter.capabilities)
+        strange = sorted(capabilities - set(CAPABILITIES))
+        if strange:
+            raise AdapterBroken(
+                f"adapter {self.adapter_name!r} declares unknown capabilities {strange}; "
+                f"known: {', '.join(CAPABILITIES)}"
+            )
+        self.capabilities = capabilities
+        result = run_case(
+            case, self.factory, "stub", transport=StubTransport(), deadline=self.config.deadline
+        )
+        if result.outcome == "errored":
+            raise AdapterBroken(f"smoke call of adapter {self.adapter_name!r}: {result.message}")
+        if any(f.check == "behaviour.deadline" for f in result.failures):
+            raise AdapterBroken(f"smoke call of adapter {self.adapter_name!r} hung")
+        if any(f.check == "outcome.kind" and "not an Outcome" in f.title for f in result.failures):
+            raise AdapterBroken(
+                f"smoke call of adapter {self.adapter_name!r} returned something that is not an "
+                f"Outcome ({', '.join(t.__name__ for t in Outcome.__args__)})"
+            )
+
+    def selected(self) -> list[tuple[Case, str]]:
+        chosen = set(self.config.case_ids)
+        return [
+            (case, mode)
+            for mode in self.config.modes
+            for case in all_cases()
+            if not chosen or case.id in chosen
+        ]
+
+    def rerun_command(self, case_id: str, mode: str) -> str:
+        parts = [
+            "b24-conformance",
+            "run",
+            "--client",
+            self.config.client,
+            "--mode",
+            mode,
+            "--case",
+            case_id,
+        ]
+        if self.config.baseline.path:
+            parts += ["--baseline", self.config.baseline.path]
+        return shlex.join(parts)
+
+    def run(self, case: Case, mode: str) -> CaseResult:
+        assert self.factory is not None, "prepare() first"
+        rerun = self.rerun_command(case.id, mode)
+        result = run_case(case, self.factory, mode, deadline=self.config.deadline, rerun=rerun)
+        result = self._apply_baseline(result)
+        self.results.append(result)
+        return result
+
+    def _apply_baseline(self, result: CaseResult) -> CaseResult:
+        entry = self.config.baseline.lookup(result.case_id, result.mode)
+        if entry is None or result.outcome == "skipped":
+            return result
+        if result.outcome in ("failed", "errored"):
+            result.outcome = "xfailed"
+            result.message = f"expected failure ({entry.reason}); {result.message}"
+        else:
+            result.outcome = "failed"
+            result.message = (
+                f"listed in baseline {self.config.baseline.path} as an expected failure "
+                f"({entry.reason}), but it passed: remove the entry"
+            )
+        return result
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(r.outcome for r in self.results)
+        return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
+
+    def exit_code(self) -> int:
+        summary = self.summary()
+        if summary["failed"] or summary["errored"] or self.baseline_problems:
+            return EXIT_NONCONFORMANT
+        return EXIT_CONFORMANT
+
+    @property
+    def started_iso(self) -> str:
+        return datetime.fromtimestamp(self.started, UTC).isoformat(timespec="seconds")

@@ -1,0 +1,17 @@
+"""One test per case and mode; the plugin parametrizes it and runs the case in setup."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.engine import CaseResult
+
+
+def test_case(b24_result: CaseResult) -> None:
+    """The client conforms to the case (see the case description in the report)."""
+    if b24_result.outcome == "skipped":
+        pytest.skip(b24_result.message)
+    if b24_result.outcome == "xfailed":
+        pytest.xfail(b24_result.message)
+    if b24_result.outcome == "failed":
+        pytest.fail(b24_result.message, pytrace=False)

@@ -1,0 +1,198 @@
+"""`b24-conformance run`: exit codes, reports, baselines, client specs, and the pytest entry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from jsonschema import Draft202012Validator
+
+from conformance import _data
+from conformance.cli import main
+
+ONE_CASE = ["--case", "get.not-found"]
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(main, ["run", *args], catch_exceptions=False)
+
+
+def _report(directory: Path) -> dict[str, object]:
+    document = json.loads((directory / "report.json").read_text())
+    schema = _data.read_schema_file("report.json")
+    Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(
+        document
+    )
+    return document
+
+
+def test_reference_client_is_conformant_and_reports(tmp_path: Path) -> None:
+    result = _run("--report", str(tmp_path), *ONE_CASE, "--case", "get.success")
+    assert result.exit_code == 0, result.output
+    document = _report(tmp_path)
+    assert document["client"]["name"] == "reference"  # type: ignore[index]
+    assert document["mode"] == "stub+replay"
+    assert document["summary"] == {
+        "passed": 4,
+        "failed": 0,
+        "xfailed": 0,
+        "skipped": 0,
+        "errored": 0,
+    }
+    assert {(c["id"], c["mode"]) for c in document["cases"]} == {  # type: ignore[union-attr]
+        ("get.not-found", "stub"),
+        ("get.not-found", "replay"),
+        ("get.success", "stub"),
+        ("get.success", "replay"),
+    }
+    assert (tmp_path / "junit.xml").read_text().count("<testcase") == 4
+    assert "| **all** | | 4 | 0 | 0 | 0 | 0 |" in (tmp_path / "report.md").read_text()
+
+
+def test_a_broken_client_exits_1_with_the_failing_case_in_the_report(tmp_path: Path) -> None:
+    result = _run(
+        "--client", "tests.fixtures.adapters:without_status", "--report", str(tmp_path), *ONE_CASE
+    )
+    assert result.exit_code == 0, "a client without the status capability is not judged on status"
+    result = _run("--client", "miniature:loses-error-code", "--report", str(tmp_path), *ONE_CASE)
+    assert result.exit_code == 1, result.output
+    failed = [c for c in _report(tmp_path)["cases"] if c["outcome"] == "failed"]  # type: ignore[union-attr]
+    assert {c["id"] for c in failed} == {"get.not-found"}
+    entry = failed[0]
+    assert "outcome.code" in entry["checks"]
+    assert "b24-conformance run --client miniature:loses-error-code --mode" in entry["rerun"]
+    assert "curl -X POST" in entry["reproduction"]
+    markdown = (tmp_path / "report.md").read_text()
+    assert "### get.not-found (stub, must): failed" in markdown
+    assert "[outcome.code] the error code is not the one the portal sent" in markdown
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nonsense", "--client 'nonsense' is not a client spec: expected 'reference'"),
+        ("no_such_module_xyz:factory", "cannot import module 'no_such_module_xyz'"),
+        ("conformance.reference:nope", "has no attribute 'nope'"),
+        ("conformance.reference:RETRY_BACKOFF_CODES", "is not callable"),
+        ("miniature:no-such-miniature", "no miniature named 'no-such-miniature'"),
+    ],
+)
+def test_a_bad_client_spec_is_a_usage_error(spec: str, message: str) -> None:
+    result = _run("--client", spec)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        ("factory_raises", "the adapter factory raised RuntimeError"),
+        ("no_call", "the adapter has no 'call'"),
+        ("not_an_outcome", "returned something that is not an Outcome"),
+        ("strange_capability", "declares unknown capabilities ['telepathy']"),
+    ],
+)
+def test_a_broken_adapter_exits_3(factory: str, message: str) -> None:
+    result = _run("--client", f"tests.fixtures.adapters:{factory}", *ONE_CASE)
+    assert result.exit_code == 3, result.output
+    assert message in result.output
+
+
+def test_a_baseline_turns_known_failures_into_xfailed(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.yaml"
+    baseline.write_text(
+        "client: loses-error-code\n"
+        "expected_failures:\n"
+        "  - case: get.not-found\n"
+        "    reason: loses the Bitrix error code on HTTP 400\n"
+    )
+    result = _run(
+        "--client",
+        "miniature:loses-error-code",
+        "--baseline",
+        str(baseline),
+        "--report",
+        str(tmp_path),
+        *ONE_CASE,
+    )
+    assert result.exit_code == 0, result.output
+    assert _report(tmp_path)["summary"]["xfailed"] == 2  # type: ignore[index]
+
+
+def test_a_baseline_entry_that_passes_fails_the_run(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.yaml"
+    baseline.write_text(
+        "expected_failures:\n  - case: get.not-found\n    reason: thought broken\n    modes: [stub]\n"
+    )
+    result = _run("--baseline", str(baseline), "--report", str(tmp_path), *ONE_CASE)
+    assert result.exit_code == 1
+    failed = [c for c in _report(tmp_path)["cases"] if c["outcome"] == "failed"]  # type: ignore[union-attr]
+    assert [(c["id"], c["mode"]) for c in failed] == [("get.not-found", "stub")]
+    assert "but it passed: remove the entry" in failed[0]["message"]
+
+
+def test_a_baseline_entry_for_a_missing_case_fails_the_run(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.yaml"
+    baseline.write_text(
+        "expected_failures:\n  - case: get.renamed-long-ago\n    reason: obsolete entry\n"
+    )
+    result = _run("--baseline", str(baseline), "--report", str(tmp_path), *ONE_CASE)
+    assert result.exit_code == 1
+    assert "lists case get.renamed-long-ago, which no longer exists" in result.output
+    assert _report(tmp_path)["baseline_problems"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("expected_failures: [{case: get.success}]", "'reason' is a required property"),
+        ("[unclosed", "not YAML"),
+    ],
+)
+def test_a_malformed_baseline_is_a_usage_error(tmp_path: Path, content: str, message: str) -> None:
+    baseline = tmp_path / "baseline.yaml"
+    baseline.write_text(content)
+    result = _run("--baseline", str(baseline))
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_selecting_nothing_is_a_usage_error() -> None:
+    assert _run("-k", "no-such-case-anywhere").exit_code == 2
+    result = _run("--case", "get.no-such-case")
+    assert result.exit_code == 2
+    assert "--case 'get.no-such-case' names no case" in result.output
+
+
+def test_the_suite_runs_under_plain_pytest(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        "--pyargs",
+        "conformance",
+        "--b24-case",
+        "get.not-found",
+        "--b24-mode",
+        "stub",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*b24-conformance*", "stub*1*0*0*0*0"])
+
+
+def test_plain_pytest_reports_a_broken_adapter_with_exit_3(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        "--pyargs", "conformance", "--b24-client", "conformance.reference:RETRY_BACKOFF_CODES"
+    )
+    assert result.ret == 2
+    result = pytester.runpytest_subprocess(
+        "--pyargs",
+        "conformance",
+        "--b24-client",
+        "tests.fixtures.adapters:no_call",
+        "--rootdir",
+        str(Path(__file__).parent.parent),
+    )
+    assert result.ret == 3
