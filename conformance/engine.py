@@ -180,14 +180,22 @@ def captured_logs() -> Iterator[list[logging.LogRecord]]:
 
     root = logging.getLogger()
     handler = Collector(level=logging.DEBUG)
+    # Records the secret check ignores anyway need not be made at all: the transports and HTTP
+    # stacks log every request at DEBUG, and formatting those costs more than the request.
+    quiet = {name: logging.getLogger(name) for name in (*TRANSPORT_LOGGERS, *HTTP_STACK_LOGGERS)}
+    levels = {name: logger.level for name, logger in quiet.items()}
     previous = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    for logger in quiet.values():
+        logger.setLevel(max(logger.level, logging.WARNING))
     try:
         yield records
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
+        for name, logger in quiet.items():
+            logger.setLevel(levels[name])
 
 
 def _call_with_deadline(adapter: Adapter, step: Step, deadline: float) -> StepRun:
