@@ -168,6 +168,7 @@ class Step:
     expect: Expectation
     requests: RequestCount
     timing: Timing
+    stateful: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ class Case:
     auth: str
     steps: tuple[Step, ...]
     file: str
+    stateful: bool = False
 
     @property
     def uses_clock(self) -> bool:
@@ -210,18 +212,27 @@ def _expectation(raw: Mapping[str, Any]) -> Expectation:
     )
 
 
-def _step(raw: Mapping[str, Any]) -> Step:
-    responses = tuple(_response(r) for r in raw.get("responses", [raw.get("response")]))
+def _step(raw: Mapping[str, Any], file: str, case_id: str, *, stateful: bool) -> Step:
+    if stateful:
+        responses: tuple[ScriptedResponse, ...] = ()
+    elif "responses" in raw or "response" in raw:
+        responses = tuple(_response(r) for r in raw.get("responses", [raw.get("response")]))
+    else:
+        raise CaseFormatError(
+            f"{file}: case {case_id}: a step without stateful: true needs a response"
+        )
     count = raw.get("requests", {})
     exactly = count.get("exactly")
-    minimum = exactly or count.get("min", len(responses) if "max" not in count else 1)
-    maximum = exactly or count.get("max", max(minimum, len(responses)))
+    planned = len(responses) or 1  # a stateful step is one request unless it says otherwise
+    minimum = exactly or count.get("min", planned if "max" not in count else 1)
+    maximum = exactly or count.get("max", max(minimum, planned))
     timing = raw.get("timing", {})
     return Step(
         method=raw["request"]["method"],
         params=raw["request"]["params"],
         responses=responses,
         expect=_expectation(raw["expect"]) if "expect" in raw else expectation_from(responses[-1]),
+        stateful=stateful,
         requests=RequestCount(minimum, maximum),
         timing=Timing(
             min_gap=float(timing.get("min_gap", 0.0)),
@@ -234,6 +245,7 @@ def _step(raw: Mapping[str, Any]) -> Step:
 def _case(raw: Mapping[str, Any], file: str) -> Case:
     steps = raw.get("steps") or [raw]
     modes = tuple(raw.get("modes", MODES))
+    stateful = bool(raw.get("stateful", False))
     case = Case(
         id=raw["id"],
         description=raw["description"],
@@ -244,8 +256,9 @@ def _case(raw: Mapping[str, Any], file: str) -> Case:
         needs=frozenset(raw.get("needs", ())),
         modes=modes,
         auth=raw.get("auth", "webhook"),
-        steps=tuple(_step(s) for s in steps),
+        steps=tuple(_step(s, file, raw["id"], stateful=stateful) for s in steps),
         file=file,
+        stateful=stateful,
     )
     if "replay" in case.modes and (
         case.uses_clock or any(r.fault for s in case.steps for r in s.responses)

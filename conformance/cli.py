@@ -149,8 +149,28 @@ class _Holder:
     "--mode",
     "modes",
     multiple=True,
-    type=click.Choice(["stub", "replay"]),
-    help="Transport; repeat for several. Default: every offline mode.",
+    type=click.Choice(["stub", "replay", "portal"]),
+    help="Transport; repeat for several. Default: all three (portal is a server on 127.0.0.1).",
+)
+@click.option(
+    "--tls", is_flag=True, help="Serve portal mode over https (CA bundle in Target.ca_bundle)."
+)
+@click.option(
+    "--hypothesis-profile",
+    type=click.Choice(["dev", "ci", "live"]),
+    default="ci",
+    show_default=True,
+    help="Profile of the generated-input properties.",
+)
+@click.option(
+    "--validate-protocol",
+    is_flag=True,
+    help="cmd: clients: validate every harness message both ways.",
+)
+@click.option(
+    "--no-properties",
+    is_flag=True,
+    help="Run the fixed cases only, not the generated-input properties.",
 )
 @click.option(
     "--report",
@@ -191,8 +211,12 @@ def run(
     profile: str,
     deadline: float,
     verbose: int,
+    tls: bool,
+    hypothesis_profile: str,
+    validate_protocol: bool,
+    no_properties: bool,
 ) -> None:
-    """Check a client against the case catalogue.
+    """Check a client against the case catalogue and the generated-input properties.
 
     Exits 0 when it conforms, 1 when not, 2 on a usage error, 3 when the adapter is broken.
     """
@@ -231,18 +255,23 @@ def run(
         "--b24-deadline",
         str(deadline),
     ]
-    for mode in modes:
-        args += ["--b24-mode", mode]
-    for case_id in case_ids:
-        args += ["--b24-case", case_id]
-    if report is not None:
-        args += ["--b24-report", str(report)]
-    if baseline is not None:
-        args += ["--b24-baseline", str(baseline)]
-    if seed is not None:
-        args += ["--b24-seed", str(seed)]
+    args += [f"--b24-mode={mode}" for mode in modes]
+    args += [f"--b24-case={case_id}" for case_id in case_ids]
+    valued = {
+        "--b24-report": report,
+        "--b24-baseline": baseline,
+        "--b24-seed": seed,
+        "--b24-hypothesis-profile": hypothesis_profile,
+    }
+    args += [f"{name}={value}" for name, value in valued.items() if value is not None]
     if keyword:
         args += ["-k", keyword]
+    flags = {
+        "--b24-tls": tls,
+        "--b24-validate-protocol": validate_protocol,
+        "--b24-no-properties": no_properties,
+    }
+    args += [flag for flag, wanted in flags.items() if wanted]
     holder = _Holder()
     code = int(pytest.main(args, plugins=[holder]))
     if holder.session is not None and code in (0, 1):
@@ -362,3 +391,12 @@ def cassettes(check_only: bool) -> None:
     click.echo(f"{len(changes)} cassettes, {len(stale)} stale, {len(problems)} lint problems")
     if problems or stale:
         sys.exit(EXIT_NONCONFORMANT)
+
+
+def _register_portal() -> None:
+    from conformance.portal.command import portal_command
+
+    main.add_command(portal_command, name="portal")
+
+
+_register_portal()

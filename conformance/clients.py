@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import shutil
 from typing import Final
 
 from conformance.api import AdapterFactory
@@ -11,7 +13,8 @@ BUILTIN_CLIENTS: Final = {"reference": "conformance.reference:factory"}
 
 SPEC_FORMS: Final = (
     "'reference' (the default), 'miniature:<name>' (a deliberately broken client from "
-    "conformance.testing) or 'package.module:factory'"
+    "conformance.testing), 'package.module:factory' or 'cmd:<command line>' (a harness in "
+    "any language speaking the harness protocol, see docs/harness-protocol.md)"
 )
 
 
@@ -20,8 +23,10 @@ class ClientSpecError(ValueError):
 
 
 def load_factory(spec: str) -> AdapterFactory:
-    """The factory a spec names: a built-in, a miniature, or ``package.module:factory``."""
+    """The factory a spec names: a built-in, a miniature, ``package.module:factory`` or ``cmd:``."""
     text = spec.strip()
+    if text.startswith("cmd:"):
+        return _harness(text.removeprefix("cmd:"), spec)
     if text in BUILTIN_CLIENTS:
         text = BUILTIN_CLIENTS[text]
     if text.startswith("miniature:"):
@@ -57,3 +62,23 @@ def _miniature(name: str, spec: str) -> AdapterFactory:
         raise ClientSpecError(f"--client {spec!r}: no miniature named {name!r}; known: {known}")
     factory: AdapterFactory = registry[name]
     return factory
+
+
+def _harness(command: str, spec: str) -> AdapterFactory:
+    from conformance.harness import load_harness_factory, split_command
+
+    try:
+        argv = split_command(command)
+    except ValueError as exc:
+        raise ClientSpecError(f"--client {spec!r}: {exc}; expected 'cmd:<command line>'") from None
+    program = argv[0]
+    if os.sep in program or (os.altsep and os.altsep in program):
+        found, where = os.path.isfile(program) and os.access(program, os.X_OK), "an executable file"
+    else:
+        found, where = shutil.which(program) is not None, "on PATH"
+    if not found:
+        raise ClientSpecError(
+            f"--client {spec!r}: the harness program {program!r} is not {where}; "
+            "expected 'cmd:<command line>' whose first word is an executable"
+        )
+    return load_harness_factory(argv)

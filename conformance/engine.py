@@ -229,7 +229,21 @@ def run_case(
 ) -> CaseResult:
     """Run every step of a case and judge it; never raises for client or adapter faults."""
     secret, token = canaries or canary_secrets()
-    target = offline_target(case, secret=secret, token=token)
+    if mode not in case.modes:
+        return CaseResult(
+            case.id,
+            mode,
+            "skipped",
+            f"{mode} mode cannot express this case (it runs in {', '.join(case.modes)})",
+            level=case.level,
+        )
+    transport = transport or make_transport(mode)
+    target_for = getattr(transport, "target_for", None)
+    target = (
+        target_for(case, secret, token)
+        if callable(target_for)
+        else offline_target(case, secret=secret, token=token)
+    )
     redact = Redactor(target.secrets)
     started = time.monotonic()
     result = CaseResult(case.id, mode, "passed", level=case.level)
@@ -245,7 +259,6 @@ def run_case(
         result.outcome, result.message = "skipped", reason
         return result
 
-    transport = transport or make_transport(mode)
     script = Script(case, substitutions={SECRET_PLACEHOLDER: secret, TOKEN_PLACEHOLDER: token})
     with captured_logs() as logs:
         try:

@@ -14,7 +14,7 @@ import pytest
 
 from conformance._network import network_guard
 from conformance.baseline import EMPTY, BaselineError, load_baseline
-from conformance.case import MODES, OFFLINE_MODES, Case
+from conformance.case import MODES
 from conformance.engine import DEFAULT_DEADLINE, CaseResult
 from conformance.session import (
     EXIT_ADAPTER_BROKEN,
@@ -65,6 +65,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=("docs", "wire"),
         help="contract profile (default: wire)",
     )
+    group.addoption("--b24-tls", action="store_true", help="serve portal mode over https")
+    group.addoption(
+        "--b24-hypothesis-profile",
+        default="ci",
+        choices=("dev", "ci", "live"),
+        help="hypothesis profile of the generated-input properties (default: ci)",
+    )
+    group.addoption(
+        "--b24-validate-protocol",
+        action="store_true",
+        help="validate every harness message both ways (cmd: clients)",
+    )
+    group.addoption("--b24-no-properties", action="store_true", help="run the fixed cases only")
     group.addoption(
         "--b24-deadline",
         type=float,
@@ -90,13 +103,17 @@ def _config(config: pytest.Config) -> RunConfig:
         raise UsageProblem(str(exc)) from None
     return RunConfig(
         client=config.getoption("--b24-client"),
-        modes=tuple(config.getoption("--b24-mode") or OFFLINE_MODES),
+        modes=tuple(config.getoption("--b24-mode") or MODES),
         report_dir=Path(report) if report else None,
         baseline=baseline,
         seed=config.getoption("--b24-seed"),
         profile=config.getoption("--b24-profile"),
         deadline=config.getoption("--b24-deadline"),
         case_ids=tuple(config.getoption("--b24-case")),
+        tls=config.getoption("--b24-tls"),
+        hypothesis_profile=config.getoption("--b24-hypothesis-profile"),
+        validate_protocol=config.getoption("--b24-validate-protocol"),
+        properties=not config.getoption("--b24-no-properties"),
     )
 
 
@@ -126,11 +143,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     session = _session(metafunc.config)
     pairs = session.selected() if session is not None else []
-    metafunc.parametrize(
-        "b24_case_mode",
-        pairs,
-        ids=[f"{mode}-{case.id}" for case, mode in pairs],
-    )
+    metafunc.parametrize("b24_item", pairs, ids=[f"{mode}-{item}" for item, mode in pairs])
 
 
 def pytest_collection_modifyitems(config: pytest.Config) -> None:
@@ -140,12 +153,12 @@ def pytest_collection_modifyitems(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def b24_result(request: pytest.FixtureRequest, b24_case_mode: tuple[Case, str]) -> CaseResult:
-    """Runs the case in setup; an escaped exception is an error, not a failure."""
-    case, mode = b24_case_mode
+def b24_result(request: pytest.FixtureRequest, b24_item: tuple[str, str]) -> CaseResult:
+    """Runs the case or property in setup; an escaped exception is an error, not a failure."""
+    item, mode = b24_item
     session = _session(request.config)
     assert session is not None, "the run was not prepared"
-    result = session.run(case, mode)
+    result = session.run(item, mode)
     if result.outcome == "errored":
         raise Errored(result.message)
     return result

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from conformance import harness
 from conformance.api import CAPABILITIES, AdapterFactory, Outcome
 from conformance.baseline import EMPTY, Baseline
 from conformance.case import (
-    OFFLINE_MODES,
+    MODES,
     Case,
     Expectation,
     RequestCount,
@@ -24,10 +25,18 @@ from conformance.case import (
     Step,
     Timing,
     all_cases,
+    case_by_id,
 )
 from conformance.clients import load_factory
-from conformance.engine import DEFAULT_DEADLINE, CaseResult, offline_target, run_case
-from conformance.transports import StubTransport
+from conformance.engine import (
+    DEFAULT_DEADLINE,
+    CaseResult,
+    canary_secrets,
+    offline_target,
+    run_case,
+)
+from conformance.properties import HYPOTHESIS_PROFILES, PROPERTIES, run_property
+from conformance.transports import StubTransport, make_transport
 
 EXIT_CONFORMANT: Final = 0
 EXIT_NONCONFORMANT: Final = 1
@@ -48,13 +57,21 @@ class UsageProblem(ValueError):
 @dataclass
 class RunConfig:
     client: str = "reference"
-    modes: tuple[str, ...] = OFFLINE_MODES
+    modes: tuple[str, ...] = MODES
     report_dir: Path | None = None
     baseline: Baseline = EMPTY
     seed: int | None = None
     profile: str = "wire"
     deadline: float = DEFAULT_DEADLINE
     case_ids: tuple[str, ...] = ()
+    #: serve portal mode over https (clients that insist on TLS)
+    tls: bool = False
+    #: hypothesis profile of the properties: dev, ci or live
+    hypothesis_profile: str = "ci"
+    #: validate every harness message both ways (cmd: clients)
+    validate_protocol: bool = False
+    #: run the generated-input properties beside the cases
+    properties: bool = True
 
 
 def _smoke_case() -> Case:
@@ -107,19 +124,27 @@ class RunSession:
 
     def prepare(self) -> None:
         """Load the client and smoke-test it; raises UsageProblem or AdapterBroken."""
-        known = {case.id for case in all_cases()}
+        known = {case.id for case in all_cases()} | set(PROPERTIES)
         unknown = [case_id for case_id in self.config.case_ids if case_id not in known]
         if unknown:
             raise UsageProblem(
-                f"--case {unknown[0]!r} names no case: list them with `b24-conformance cases`"
+                f"--case {unknown[0]!r} names no case or property: "
+                "list them with `b24-conformance cases`"
             )
         for mode in self.config.modes:
-            if mode not in OFFLINE_MODES:
+            if mode not in MODES:
                 raise UsageProblem(
-                    f"--mode {mode!r} is not available: expected one of {', '.join(OFFLINE_MODES)}"
+                    f"--mode {mode!r} is not available: expected one of {', '.join(MODES)}"
                 )
+        if self.config.hypothesis_profile not in HYPOTHESIS_PROFILES:
+            raise UsageProblem(
+                f"--hypothesis-profile {self.config.hypothesis_profile!r}: expected one of "
+                f"{', '.join(HYPOTHESIS_PROFILES)}"
+            )
         try:
             self.factory = load_factory(self.config.client)
+            if self.config.validate_protocol:
+                self.factory = harness.validating(self.factory)
         except ValueError as exc:
             raise UsageProblem(str(exc)) from None
         self.baseline_problems = [
@@ -162,37 +187,67 @@ class RunSession:
                 f"Outcome ({', '.join(t.__name__ for t in Outcome.__args__)})"
             )
 
-    def selected(self) -> list[tuple[Case, str]]:
+    def selected(self) -> list[tuple[str, str]]:
+        """(case or property id, mode) pairs of the run: cases first, then properties."""
         chosen = set(self.config.case_ids)
+        ids = [case.id for case in all_cases()]
+        if self.config.properties:
+            ids += list(PROPERTIES)
         return [
-            (case, mode)
+            (item, mode)
             for mode in self.config.modes
-            for case in all_cases()
-            if not chosen or case.id in chosen
+            for item in ids
+            if not chosen or item in chosen
         ]
 
     def rerun_command(self, case_id: str, mode: str) -> str:
-        parts = [
-            "b24-conformance",
-            "run",
-            "--client",
-            self.config.client,
-            "--mode",
-            mode,
-            "--case",
-            case_id,
-        ]
+        parts = ["b24-conformance", "run", "--client", self.config.client]
+        parts += ["--mode", mode, "--case", case_id]
+        if self.config.tls and mode == "portal":
+            parts.append("--tls")
+        if case_id in PROPERTIES and self.config.seed is not None:
+            parts += ["--seed", str(self.config.seed)]
         if self.config.baseline.path:
             parts += ["--baseline", self.config.baseline.path]
         return shlex.join(parts)
 
-    def run(self, case: Case, mode: str) -> CaseResult:
+    def run(self, item: str, mode: str) -> CaseResult:
+        """Run one case or property in one mode, apply the baseline, keep the result."""
         assert self.factory is not None, "prepare() first"
-        rerun = self.rerun_command(case.id, mode)
-        result = run_case(case, self.factory, mode, deadline=self.config.deadline, rerun=rerun)
+        if item in PROPERTIES:
+            result = self._run_property(item, mode)
+        else:
+            result = run_case(
+                case_by_id(item),
+                self.factory,
+                mode,
+                transport=make_transport(mode, tls=self.config.tls)
+                if mode in case_by_id(item).modes
+                else None,
+                deadline=self.config.deadline,
+                rerun=self.rerun_command(item, mode),
+            )
         result = self._apply_baseline(result)
         self.results.append(result)
         return result
+
+    def _run_property(self, property_id: str, mode: str) -> CaseResult:
+        assert self.factory is not None
+        target = None
+        if mode == "portal":
+            secret, token = canary_secrets()
+            transport = make_transport("portal", tls=self.config.tls)
+            target = transport.target_for(_smoke_case(), secret, token)  # type: ignore[attr-defined]
+        return run_property(
+            property_id,
+            self.factory,
+            mode,
+            seed=self.config.seed,
+            profile=self.config.hypothesis_profile,
+            deadline=self.config.deadline,
+            client=self.config.client,
+            target=target,
+        )
 
     def _apply_baseline(self, result: CaseResult) -> CaseResult:
         entry = self.config.baseline.lookup(result.case_id, result.mode)

@@ -3,6 +3,7 @@ or vcrpy cassettes (replay), with every request the client makes recorded for th
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -169,6 +170,24 @@ def cassette_path(case_id: str) -> Path:
     return _data.cassettes_dir() / f"{case_id}.yaml"
 
 
+#: Cassette texts (the file format) held in memory under names that start with MEMORY_PREFIX:
+#: generated exchanges (the property layer) replay through vcrpy like the catalogue's files.
+MEMORY_PREFIX: Final = "memory:"
+MEMORY_CASSETTES: dict[str, str] = {}
+_memory_names = itertools.count()
+
+
+@contextmanager
+def memory_cassette(text: str) -> Iterator[str]:
+    """Hold a cassette text in memory for the block; yields its name for ``ReplayTransport``."""
+    name = f"{MEMORY_PREFIX}{next(_memory_names)}"
+    MEMORY_CASSETTES[name] = text
+    try:
+        yield name
+    finally:
+        MEMORY_CASSETTES.pop(name, None)
+
+
 class _StepPersister:
     """Loads one step's interactions of a case cassette, padded like the stub's storm allowance."""
 
@@ -177,13 +196,21 @@ class _StepPersister:
     @classmethod
     def load_cassette(cls, cassette_path: str, serializer: Any) -> tuple[list[Any], list[Any]]:
         path, _, step_text = str(cassette_path).rpartition("::")
-        if path not in cls._cache:
-            file = Path(path)
-            if not file.is_file():
+        if path.startswith(MEMORY_PREFIX):
+            # Never cached: a memory name lives for one generated exchange.
+            if path not in MEMORY_CASSETTES:
                 raise CassetteNotFoundError()
-            loaded = deserialize(file.read_text(encoding="utf-8"), serializer)
-            cls._cache[path] = (loaded[0], loaded[1], loaded[2] if len(loaded) > 2 else {})
-        requests_, responses_, metadata = cls._cache[path]
+            loaded = deserialize(MEMORY_CASSETTES[path], serializer)
+            requests_, responses_ = loaded[0], loaded[1]
+            metadata = loaded[2] if len(loaded) > 2 else {}
+        else:
+            if path not in cls._cache:
+                file = Path(path)
+                if not file.is_file():
+                    raise CassetteNotFoundError()
+                loaded = deserialize(file.read_text(encoding="utf-8"), serializer)
+                cls._cache[path] = (loaded[0], loaded[1], loaded[2] if len(loaded) > 2 else {})
+            requests_, responses_, metadata = cls._cache[path]
         counts = metadata.get("steps", [len(requests_)])
         step = int(step_text)
         start = sum(counts[:step])
@@ -220,16 +247,29 @@ def replay_vcr() -> vcr.VCR:
 
 
 class ReplayTransport:
-    """vcrpy cassettes: reaches requests, httpx, aiohttp, urllib3 and http.client clients."""
+    """vcrpy cassettes: reaches requests, httpx, aiohttp, urllib3 and http.client clients.
+
+    By default a case replays its cassette file; ``cassette`` names another one instead,
+    typically a ``memory:`` name from ``memory_cassette``.
+    """
 
     name = "replay"
 
-    def __init__(self) -> None:
+    def __init__(self, cassette: str | None = None) -> None:
         self._vcr = replay_vcr()
+        self._cassette = cassette
+
+    def _cassette_for(self, script: Script) -> str:
+        return self._cassette or str(cassette_path(script.case.id))
 
     @contextmanager
     def serve(self, script: Script) -> Iterator[None]:
-        path = cassette_path(script.case.id)
+        if self._cassette is not None and self._cassette.startswith(MEMORY_PREFIX):
+            if self._cassette not in MEMORY_CASSETTES:
+                raise FileNotFoundError(f"no cassette held in memory as {self._cassette}")
+            yield
+            return
+        path = Path(self._cassette_for(script))
         if not path.is_file():
             raise FileNotFoundError(
                 f"no cassette for case {script.case.id} at {path}: "
@@ -240,7 +280,7 @@ class ReplayTransport:
     @contextmanager
     def step(self, script: Script, index: int) -> Iterator[None]:
         script.begin_step(index)
-        path = f"{cassette_path(script.case.id)}::{index}"
+        path = f"{self._cassette_for(script)}::{index}"
         with self._vcr.use_cassette(path, filter_sensitive_data=script.substitutions) as cassette:
             played = cassette.play_response
             can_play = cassette.can_play_response_for
@@ -273,12 +313,17 @@ TRANSPORTS: Final[dict[str, Callable[[], Transport]]] = {
 }
 
 
-def make_transport(mode: str) -> Transport:
+def make_transport(mode: str, *, tls: bool = False) -> Transport:
+    """A fresh transport for ``mode``; portal mode shares the process's fake portal."""
+    if mode == "portal":
+        from conformance.portal.transport import PortalTransport
+
+        return PortalTransport(tls=tls)
     try:
         return TRANSPORTS[mode]()
     except KeyError:
         raise ValueError(
-            f"unknown mode {mode!r}: expected one of {', '.join(TRANSPORTS)}"
+            f"unknown mode {mode!r}: expected one of {', '.join((*TRANSPORTS, 'portal'))}"
         ) from None
 
 

@@ -37,6 +37,7 @@ TABLE = [
     Row("falsy-error-is-success", {"add.unknown-language-0": "outcome.kind", "system.empty-error-code": "outcome.kind"}, passes=("get.success", "get.not-found", "add.error-0-string")),
     Row("trusts-status-200", {"system.error-with-200": "outcome.kind"}, passes=("get.success", "get.not-found", "transport.html-200")),
     Row("crashes-on-non-json", {"transport.html-502": None, "transport.empty-body-200": None}, passes=("get.success", "get.not-found", "transport.not-an-envelope")),
+    Row("any-json-is-success", {"transport.not-an-envelope": "outcome.kind", "transport.json-array-body": "outcome.kind"}, passes=("get.success", "get.not-found", "transport.html-502")),
     Row("title-only-as-string", {"get.success-language-map": "outcome.payload", "add.success-language-map": "outcome.payload"}, passes=("get.success", "add.success")),
     Row("drops-total", {"list.success-with-total": "outcome.payload", "list.empty": "outcome.payload"}),
     Row("ignores-status", {"get.not-found": "outcome.status", "transport.html-502": "outcome.status"}),

@@ -33,22 +33,21 @@ def test_reference_client_is_conformant_and_reports(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     document = _report(tmp_path)
     assert document["client"]["name"] == "reference"  # type: ignore[index]
-    assert document["mode"] == "stub+replay"
+    assert document["mode"] == "stub+replay+portal"
     assert document["summary"] == {
-        "passed": 4,
+        "passed": 6,
         "failed": 0,
         "xfailed": 0,
         "skipped": 0,
         "errored": 0,
     }
     assert {(c["id"], c["mode"]) for c in document["cases"]} == {  # type: ignore[union-attr]
-        ("get.not-found", "stub"),
-        ("get.not-found", "replay"),
-        ("get.success", "stub"),
-        ("get.success", "replay"),
+        (case, mode)
+        for case in ("get.not-found", "get.success")
+        for mode in ("stub", "replay", "portal")
     }
-    assert (tmp_path / "junit.xml").read_text().count("<testcase") == 4
-    assert "| **all** | | 4 | 0 | 0 | 0 | 0 |" in (tmp_path / "report.md").read_text()
+    assert (tmp_path / "junit.xml").read_text().count("<testcase") == 6
+    assert "| **all** | | 6 | 0 | 0 | 0 | 0 |" in (tmp_path / "report.md").read_text()
 
 
 def test_a_broken_client_exits_1_with_the_failing_case_in_the_report(tmp_path: Path) -> None:
@@ -119,7 +118,7 @@ def test_a_baseline_turns_known_failures_into_xfailed(tmp_path: Path) -> None:
         *ONE_CASE,
     )
     assert result.exit_code == 0, result.output
-    assert _report(tmp_path)["summary"]["xfailed"] == 2  # type: ignore[index]
+    assert _report(tmp_path)["summary"]["xfailed"] == 3  # type: ignore[index]
 
 
 def test_a_baseline_entry_that_passes_fails_the_run(tmp_path: Path) -> None:

@@ -1,0 +1,293 @@
+"""The portal as a WSGI application: reads and records every request, then answers it from
+the active Script (scripted mode) or from the badge store (stateful mode), with injected faults.
+
+Whatever arrives, the answer is portal-shaped: an unexpected exception becomes the JSON
+500 INTERNAL_SERVER_ERROR envelope, never a traceback.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Final
+from urllib.parse import quote, urlsplit
+
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.exceptions import ClientDisconnected
+from werkzeug.wsgi import get_input_stream
+
+from conformance.portal.auth import Directory
+from conformance.portal.envelope import (
+    Answer,
+    DropConnection,
+    PortalError,
+    error_answer,
+    internal_error,
+    json_answer,
+    success_body,
+)
+from conformance.portal.faults import FaultQueue, fault_answer
+from conformance.portal.limits import LeakyBucket, query_limit_exceeded
+from conformance.portal.rest import RestLayer, method_not_found
+from conformance.portal.store import BadgeStore
+from conformance.transports import OFFLINE_HOST, RecordedRequest, Script
+from conformance.wire import DecodedRequest, decode_request
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+#: Scripted cases name the portal's old and new addresses on these hosts (transport.yaml);
+#: over real HTTP they are rewritten in scripted headers to this server's two addresses.
+MOVED_HOST: Final = "moved.b24-conformance.invalid"
+
+#: Characters kept as they are when a raw request target is made ASCII again.
+_URL_SAFE: Final = "!#$%&'()*+,/:;=?@[]~"
+
+#: How often a stalled request looks at its release conditions, in seconds.
+_POLL: Final = 0.05
+
+
+class RequestLog:
+    """Every request the portal received, oldest first (bounded, so a long run cannot grow it
+    without limit)."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[RecordedRequest] = deque(maxlen=limit)
+
+    def append(self, entry: RecordedRequest) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def snapshot(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass
+class PortalState:
+    """Everything the application answers from; owned by FakePortal."""
+
+    directory: Directory
+    store: BadgeStore
+    rest: RestLayer
+    bucket: LeakyBucket | None
+    faults: FaultQueue = field(default_factory=FaultQueue)
+    log: RequestLog = field(default_factory=RequestLog)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    stall_limit: float = 60.0
+    max_body: int = 32 * 1024 * 1024
+    script: Script | None = None
+    script_lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+    moved_url: str = ""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A request as read off the wire."""
+
+    method: str
+    url: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+    https: bool
+    started: float
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+
+def wait_for_release(events: Iterable[threading.Event], limit: float) -> None:
+    """Block until one of ``events`` is set or ``limit`` seconds pass."""
+    waiting = tuple(events)
+    deadline = time.monotonic() + limit
+    while not any(e.is_set() for e in waiting):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        waiting[0].wait(min(_POLL, left))
+
+
+def _ascii_target(environ: WSGIEnvironment) -> str:
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw is None:
+        query = environ.get("QUERY_STRING", "")
+        raw = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
+    # werkzeug hands the request target over as UTF-8 bytes of the latin-1 text http.server
+    # decoded; undo both steps to get the client's bytes, then percent-escape what is not ASCII.
+    try:
+        octets = str(raw).encode("latin-1").decode("utf-8").encode("latin-1")
+    except UnicodeError:
+        octets = str(raw).encode("utf-8", "surrogateescape")
+    target = quote(octets, safe=_URL_SAFE)
+    if target.lower().startswith(("http://", "https://")):
+        parts = urlsplit(target)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return target if target.startswith("/") else "/" + target
+
+
+def _host(environ: WSGIEnvironment) -> str:
+    host = str(environ.get("HTTP_HOST", ""))
+    try:
+        if host and host.isascii() and host.isprintable():
+            urlsplit(f"http://{host}/").port  # noqa: B018 - raises on a malformed host
+            return host
+    except ValueError:
+        pass
+    return f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
+
+
+def _read_body(environ: WSGIEnvironment, limit: int) -> bytes:
+    length = environ.get("CONTENT_LENGTH", "")
+    if not environ.get("wsgi.input_terminated") and length.isdigit():
+        # The common case, read in one call: Content-Length bytes from the connection.
+        size = int(length)
+        if size > limit:
+            # Like PHP past post_max_size: the method sees no body at all (werkzeug drains
+            # the rest after the answer).
+            return b""
+        body: bytes = environ["wsgi.input"].read(size) if size else b""
+        if len(body) < size:
+            raise ClientDisconnected()
+        return body
+    stream = get_input_stream(environ, safe_fallback=True)
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := stream.read(65536):
+        total += len(chunk)
+        if total > limit:
+            return b""
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _header_value(value: str) -> str:
+    # http.server writes header values as latin-1 and would fail on anything else.
+    if value.isprintable() and (value.isascii() or all(ord(c) < 256 for c in value)):
+        return value
+    return quote(value, safe=_URL_SAFE + " ")
+
+
+class PortalApp:
+    """The WSGI application of FakePortal."""
+
+    def __init__(self, state: PortalState) -> None:
+        self.state = state
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            answer = self.answer(environ)
+        except DropConnection:
+            raise
+        except Exception:
+            answer = internal_error()
+        headers = [
+            (name, _header_value(value))
+            for name, value in answer.headers
+            if name.lower() not in ("content-length", "transfer-encoding", "connection")
+        ]
+        headers.append(("Content-Length", str(len(answer.body))))
+        start_response(answer.status_line, headers)
+        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else answer.body]
+
+    def read(self, environ: WSGIEnvironment) -> Incoming:
+        started = time.time()
+        target = _ascii_target(environ)
+        scheme = "https" if environ.get("wsgi.url_scheme") == "https" else "http"
+        try:
+            body = _read_body(environ, self.state.max_body)
+        except (ClientDisconnected, ConnectionError, TimeoutError):
+            raise DropConnection() from None
+        return Incoming(
+            method=str(environ.get("REQUEST_METHOD", "GET")),
+            url=f"{scheme}://{_host(environ)}{target}",
+            target=target,
+            headers=dict(EnvironHeaders(environ).items()),
+            body=body,
+            https=scheme == "https",
+            started=started,
+        )
+
+    def answer(self, environ: WSGIEnvironment) -> Answer:
+        request = self.read(environ)
+        script = self.state.script
+        scripted = script is not None and request.path.startswith("/rest/")
+        self.state.log.append(
+            RecordedRequest(
+                request.method,
+                request.url,
+                request.headers,
+                request.body,
+                time.monotonic(),
+                time.time(),
+                script.step if script is not None and scripted else -1,
+            )
+        )
+        if script is not None and scripted:
+            return self.scripted(script, request)
+        return self.stateful(request)
+
+    # --- scripted mode ----------------------------------------------------------------------
+
+    def scripted(self, script: Script, request: Incoming) -> Answer:
+        with self.state.script_lock:
+            script.record(request.method, request.url, request.headers, request.body)
+            planned = script.next_answer()
+            rendered = None if planned.fault is not None else script.render(planned)
+        if planned.fault == "timeout":
+            wait_for_release((script.closed, self.state.stopping), self.state.stall_limit)
+            raise DropConnection()
+        if rendered is None:
+            raise DropConnection()
+        status, headers, body = rendered
+        return Answer(status, tuple((k, self._rewrite(v)) for k, v in headers.items()), body)
+
+    def _rewrite(self, value: str) -> str:
+        for host, address in ((OFFLINE_HOST, self.state.url), (MOVED_HOST, self.state.moved_url)):
+            if address:
+                value = value.replace(f"https://{host}/", address)
+        return value
+
+    # --- stateful mode ----------------------------------------------------------------------
+
+    def stateful(self, request: Incoming) -> Answer:
+        decoded = decode_request(request.method, request.url, request.headers, request.body)
+        method = decoded.api_method if decoded.path_kind != "unknown" else None
+        fault = self.state.faults.take(method)
+        if fault is not None:
+            if fault.kind == "reset":
+                raise DropConnection()
+            if fault.kind == "stall":
+                wait_for_release((self.state.stopping,), fault.seconds)
+            else:
+                return fault_answer(fault, self.state.moved_url, request.target)
+        try:
+            return self._call(request, decoded)
+        except PortalError as error:
+            return error_answer(error)
+
+    def _call(self, request: Incoming, decoded: DecodedRequest) -> Answer:
+        if not request.path.startswith("/rest/"):
+            raise method_not_found()
+        if self.state.bucket is not None and not self.state.bucket.admit():
+            raise query_limit_exceeded()
+        method = decoded.api_method
+        # Only the .json transport is served; .xml and anything else is an unknown method.
+        if method is None or decoded.path_kind == "unknown" or decoded.suffix == "xml":
+            raise method_not_found()
+        if not RestLayer.exists(method):
+            raise method_not_found()
+        caller = self.state.directory.authenticate(decoded, request.https)
+        called = self.state.rest.call(method, decoded.params, caller)
+        timing = replace(called.timing, start=request.started)
+        return json_answer(200, success_body(called.result, timing, time.time(), called.total))
