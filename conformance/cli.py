@@ -11,11 +11,14 @@ import click
 
 from conformance import __version__, schemas
 from conformance._data import DataNotFoundError
+from conformance.live.command import base_url_option, budget_options, live_run_args
 from conformance.validation import ValidationResult, Violation, validate_response
 
 EXIT_OK = 0
 EXIT_NONCONFORMANT = 1
 EXIT_USAGE = 2
+#: SIGINT or SIGTERM ended the run (after a live run's cleanup): 128 + SIGINT, as shells say.
+EXIT_INTERRUPTED = 130
 
 
 class UsageProblem(click.ClickException):
@@ -131,6 +134,15 @@ class _Holder:
 
     def __init__(self) -> None:
         self.session: Any = None
+        #: --base-url, handed to the plugin in process (it never goes through pytest's argv)
+        self.base_url: str | None = None
+        #: SIGINT or SIGTERM ended the run (pytest's own INTERRUPTED is also what
+        #: pytest.exit(returncode=2) looks like, so it cannot tell)
+        self.interrupted = False
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        # Also called for pytest.exit(), which is how the plugin reports usage problems.
+        self.interrupted = isinstance(excinfo.value, KeyboardInterrupt)
 
     def pytest_configure(self, config: Any) -> None:
         from conformance.plugin import HOLDER_KEY
@@ -149,12 +161,28 @@ class _Holder:
     "--mode",
     "modes",
     multiple=True,
-    type=click.Choice(["stub", "replay", "portal"]),
-    help="Transport; repeat for several. Default: all three (portal is a server on 127.0.0.1).",
+    type=click.Choice(["stub", "replay", "portal", "live"]),
+    help="Transport; repeat for several. Default: stub, replay and portal (a server on "
+    "127.0.0.1); live: your portal from B24_WEBHOOK_URL, see docs/live.md.",
 )
 @click.option(
-    "--tls", is_flag=True, help="Serve portal mode over https (CA bundle in Target.ca_bundle)."
+    "--tls",
+    is_flag=True,
+    help="Serve portal mode (and the live gateway) over https (CA bundle in Target.ca_bundle).",
 )
+@click.option(
+    "--allow-writes",
+    is_flag=True,
+    help="Live: also run the stateful cases, which add (and delete) badges under a run prefix.",
+)
+@base_url_option
+@budget_options
+@click.option(
+    "--cassettes",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Replay the cassettes in this directory (e.g. from `record`) instead of the catalogue's.",
+)
+@click.option("--record", "record_dir", hidden=True, type=click.Path(path_type=Path))
 @click.option(
     "--hypothesis-profile",
     type=click.Choice(["dev", "ci", "live"]),
@@ -215,10 +243,19 @@ def run(
     hypothesis_profile: str,
     validate_protocol: bool,
     no_properties: bool,
+    allow_writes: bool,
+    base_url: str | None,
+    budget_rate: float,
+    budget_burst: int,
+    max_requests: int,
+    cassettes: Path | None,
+    record_dir: Path | None,
 ) -> None:
     """Check a client against the case catalogue and the generated-input properties.
 
-    Exits 0 when it conforms, 1 when not, 2 on a usage error, 3 when the adapter is broken.
+    With --mode live, check your portal instead (read-only unless --allow-writes; see
+    docs/live.md). Exits 0 when it conforms, 1 when not, 2 on a usage error, 3 when the
+    adapter is broken, 130 when interrupted.
     """
     import pytest
 
@@ -231,6 +268,19 @@ def run(
             load_baseline(baseline)
     except (ClientSpecError, BaselineError) as exc:
         raise UsageProblem(str(exc)) from None
+    if cassettes is not None:
+        modes = modes or ("replay",)
+        if "replay" not in modes:
+            raise UsageProblem("--cassettes applies to --mode replay only")
+    live_args = live_run_args(
+        modes,
+        allow_writes=allow_writes,
+        base_url=base_url,
+        budget_rate=budget_rate,
+        budget_burst=budget_burst,
+        max_requests=max_requests,
+        record_dir=record_dir,
+    )
     suite_dir = Path(__file__).parent / "suite"
     args = [
         "--pyargs",
@@ -256,6 +306,9 @@ def run(
         str(deadline),
     ]
     args += [f"--b24-mode={mode}" for mode in modes]
+    args += live_args
+    if cassettes is not None:
+        args.append(f"--b24-cassettes={cassettes}")
     args += [f"--b24-case={case_id}" for case_id in case_ids]
     valued = {
         "--b24-report": report,
@@ -273,6 +326,7 @@ def run(
     }
     args += [flag for flag, wanted in flags.items() if wanted]
     holder = _Holder()
+    holder.base_url = base_url
     code = int(pytest.main(args, plugins=[holder]))
     if holder.session is not None and code in (0, 1):
         sys.exit(holder.session.exit_code())
@@ -280,6 +334,8 @@ def run(
         raise UsageProblem(f"no case matches -k {keyword!r}" if keyword else "no case selected")
     if code == pytest.ExitCode.USAGE_ERROR:
         sys.exit(EXIT_USAGE)
+    if holder.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
     sys.exit(code)
 
 
@@ -400,3 +456,13 @@ def _register_portal() -> None:
 
 
 _register_portal()
+
+
+def _register_live() -> None:
+    from conformance.live.command import record_command, sweep_command
+
+    main.add_command(record_command, name="record")
+    main.add_command(sweep_command, name="sweep")
+
+
+_register_live()

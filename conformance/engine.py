@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from conformance import schemas
 from conformance.api import (
     CAPABILITIES,
     TRANSPORT_FAILURE_KINDS,
@@ -41,7 +42,7 @@ from conformance.transports import (
     Transport,
     make_transport,
 )
-from conformance.wire import as_form_values, decode_request, php_json
+from conformance.wire import DecodedRequest, as_form_values, decode_request, php_json
 
 CaseOutcome = Literal["passed", "failed", "xfailed", "skipped", "errored"]
 
@@ -123,6 +124,8 @@ class CheckContext:
     logs: list[logging.LogRecord]
     deadline: float
     served: list[tuple[int, float, Any]] = field(default_factory=list)
+    #: id(RecordedRequest) -> its decoding; filled by _sent() so each request decodes once.
+    decoded: dict[int, DecodedRequest] = field(default_factory=dict)
 
 
 Check = Callable[[CheckContext], Iterable[Failure]]
@@ -301,8 +304,10 @@ def _drive(
 
 
 def _judge(result: CaseResult, context: CheckContext, redact: Redactor) -> None:
-    """Run every registered check; an escaped exception makes the case errored, a failure failed."""
-    for function in CHECKS.values():
+    """Run every registered check, and the case's own (``extra_checks``, e.g. a live case's);
+    an escaped exception makes the case errored, a failure failed."""
+    own: tuple[Check, ...] = tuple(getattr(context.case, "extra_checks", ()))
+    for function in (*CHECKS.values(), *own):
         result.failures.extend(_redacted(failure, redact) for failure in function(context))
     escaped = next((r.exception for r in context.runs if r.exception), None)
     rendered = "\n".join(f.render() for f in result.failures)
@@ -338,10 +343,14 @@ def reproduction(case: Case, target: Target, rerun: str = "") -> str:
             auth = f" -H 'Authorization: Bearer {target.auth_token}'"
         else:
             url, auth = f"{target.base_url}{step.method}.json", ""
-        lines.append(
-            f"# step {number}: the portal answers "
-            + "; then ".join(_describe_answer(r.as_dict()) for r in step.responses)
-        )
+        if step.responses:
+            lines.append(
+                f"# step {number}: the portal answers "
+                + "; then ".join(_describe_answer(r.as_dict()) for r in step.responses)
+            )
+        else:
+            # A stateful step: the portal's store answers; the case says what must come out.
+            lines.append(f"# step {number}: expected {step.expect.describe()}")
         lines.append(f"curl -X POST -H 'Content-Type: application/json'{auth} -d '{body}' '{url}'")
     if rerun:
         lines.append(f"# rerun just this case: {rerun}")
@@ -561,25 +570,45 @@ def _count_hint(run: StepRun, too_many: bool) -> str:
     return ""
 
 
-@check("requests.params")
-def check_request_params(context: CheckContext) -> Iterator[Failure]:
-    """What the client sent decodes, as the portal decodes it, to exactly the case's params."""
+def _sent(context: CheckContext) -> Iterator[tuple[StepRun, int, RecordedRequest, DecodedRequest]]:
+    """Every request of every step with its decoding by the portal's rules (decoded once)."""
     for run in context.runs:
         for number, sent in enumerate(run.requests, 1):
-            decoded = decode_request(sent.method, sent.url, sent.headers, sent.body)
-            wanted = dict(run.step.params)
-            got = decoded.params
-            if decoded.encoding != "json":
-                wanted = as_form_values(wanted)
-            if got != wanted:
-                yield Failure(
-                    "requests.params",
-                    "the request does not decode to the params the client was given",
-                    _show(wanted),
-                    f"{_show(got)} (sent as {decoded.encoding})",
-                    _where(context, run, f"request {number}"),
-                    _params_hint(decoded.encoding, decoded.malformed_json),
+            key = id(sent)
+            if key not in context.decoded:
+                context.decoded[key] = decode_request(
+                    sent.method, sent.url, sent.headers, sent.body
                 )
+            yield run, number, sent, context.decoded[key]
+
+
+def _read_by(method: str) -> frozenset[str]:
+    """The parameter names a method's controller (or the REST layer) reads."""
+    return frozenset(schemas.contents_at(schemas.params_schema(method)).get("properties", {}))
+
+
+@check("requests.params")
+def check_request_params(context: CheckContext) -> Iterator[Failure]:
+    """What the client sent decodes, as the portal decodes it, to the case's params.
+
+    Only the names the method reads are judged: the binder looks each one up exactly and
+    ignores the rest, so an SDK's own bookkeeping parameters change nothing on the portal.
+    """
+    for run, number, _sent_request, decoded in _sent(context):
+        wanted = dict(run.step.params)
+        read = _read_by(run.step.method) | set(wanted)
+        got = {name: value for name, value in decoded.params.items() if name in read}
+        if decoded.encoding != "json":
+            wanted = as_form_values(wanted)
+        if got != wanted:
+            yield Failure(
+                "requests.params",
+                "the request does not decode to the params the client was given",
+                _show(wanted),
+                f"{_show(got)} (sent as {decoded.encoding})",
+                _where(context, run, f"request {number}"),
+                _params_hint(decoded.encoding, decoded.malformed_json),
+            )
 
 
 def _params_hint(encoding: str, malformed: bool) -> str:
@@ -593,51 +622,47 @@ def _params_hint(encoding: str, malformed: bool) -> str:
 @check("requests.path")
 def check_request_path(context: CheckContext) -> Iterator[Failure]:
     """Requests go to the case's method, on the webhook or OAuth path, with or without .json."""
-    for run in context.runs:
-        for number, sent in enumerate(run.requests, 1):
-            decoded = decode_request(sent.method, sent.url, sent.headers, sent.body)
-            expected_kind = "oauth" if context.case.auth == "oauth" else "webhook"
-            problems = []
-            if decoded.api_method != run.step.method or decoded.suffix not in (None, "json"):
-                problems.append(
-                    f"method {decoded.api_method}{'.' + decoded.suffix if decoded.suffix else ''}"
-                )
-            if decoded.path_kind != expected_kind:
-                problems.append(f"a {decoded.path_kind} path")
-            if problems:
-                yield Failure(
-                    "requests.path",
-                    "the request went to the wrong endpoint",
-                    f"{expected_kind} path to {run.step.method} (optionally .json)",
-                    f"{'; '.join(problems)}: {sent.method} {sent.url}",
-                    _where(context, run, f"request {number}"),
-                    "webhook: {base_url}{method}.json; OAuth: {portal_url}rest/{method}.json",
-                )
+    for run, number, sent, decoded in _sent(context):
+        expected_kind = "oauth" if context.case.auth == "oauth" else "webhook"
+        problems = []
+        if decoded.api_method != run.step.method or decoded.suffix not in (None, "json"):
+            problems.append(
+                f"method {decoded.api_method}{'.' + decoded.suffix if decoded.suffix else ''}"
+            )
+        if decoded.path_kind != expected_kind:
+            problems.append(f"a {decoded.path_kind} path")
+        if problems:
+            yield Failure(
+                "requests.path",
+                "the request went to the wrong endpoint",
+                f"{expected_kind} path to {run.step.method} (optionally .json)",
+                f"{'; '.join(problems)}: {sent.method} {sent.url}",
+                _where(context, run, f"request {number}"),
+                "webhook: {base_url}{method}.json; OAuth: {portal_url}rest/{method}.json",
+            )
 
 
 @check("requests.auth")
 def check_request_auth(context: CheckContext) -> Iterator[Failure]:
     """The webhook secret goes in the path; the token as auth, access_token or Bearer."""
     target = context.target
-    for run in context.runs:
-        for number, sent in enumerate(run.requests, 1):
-            decoded = decode_request(sent.method, sent.url, sent.headers, sent.body)
-            if context.case.auth == "oauth":
-                ok = decoded.token == target.auth_token and target.secret not in sent.url
-                expected = "the access token as auth, access_token or Authorization: Bearer"
-                actual = f"token via {decoded.token_carrier or 'nothing'}"
-            else:
-                ok = decoded.secret == target.secret and str(decoded.user_id) == str(target.user_id)
-                expected = "the webhook user id and secret in the URL path"
-                actual = "a different or missing user id or secret in the path"
-            if not ok:
-                yield Failure(
-                    "requests.auth",
-                    "the request does not carry the right credentials",
-                    expected,
-                    actual,
-                    _where(context, run, f"request {number}"),
-                )
+    for run, number, sent, decoded in _sent(context):
+        if context.case.auth == "oauth":
+            ok = decoded.token == target.auth_token and target.secret not in sent.url
+            expected = "the access token as auth, access_token or Authorization: Bearer"
+            actual = f"token via {decoded.token_carrier or 'nothing'}"
+        else:
+            ok = decoded.secret == target.secret and str(decoded.user_id) == str(target.user_id)
+            expected = "the webhook user id and secret in the URL path"
+            actual = "a different or missing user id or secret in the path"
+        if not ok:
+            yield Failure(
+                "requests.auth",
+                "the request does not carry the right credentials",
+                expected,
+                actual,
+                _where(context, run, f"request {number}"),
+            )
 
 
 @check("behaviour.timing")

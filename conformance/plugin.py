@@ -16,6 +16,7 @@ from conformance._network import network_guard
 from conformance.baseline import EMPTY, BaselineError, load_baseline
 from conformance.case import MODES
 from conformance.engine import DEFAULT_DEADLINE, CaseResult
+from conformance.live.budget import DEFAULT_BURST, DEFAULT_MAX_REQUESTS, DEFAULT_RATE
 from conformance.session import (
     EXIT_ADAPTER_BROKEN,
     EXIT_USAGE,
@@ -46,8 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--b24-mode",
         action="append",
-        choices=MODES,
-        help="transport; repeat for several (default: every offline mode)",
+        choices=(*MODES, "live"),
+        help="transport; repeat for several (default: stub, replay, portal; live: a real "
+        "portal from B24_WEBHOOK_URL)",
     )
     group.addoption(
         "--b24-case", action="append", default=[], help="run only this case id; repeatable"
@@ -79,6 +81,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--b24-no-properties", action="store_true", help="run the fixed cases only")
     group.addoption(
+        "--b24-allow-writes",
+        action="store_true",
+        help="live mode: run the stateful cases, which add and delete prefixed badges",
+    )
+    group.addoption(
+        "--b24-budget-rate",
+        type=float,
+        default=DEFAULT_RATE,
+        help=f"live mode: requests per second after the burst (default: {DEFAULT_RATE:g})",
+    )
+    group.addoption(
+        "--b24-budget-burst",
+        type=int,
+        default=DEFAULT_BURST,
+        help=f"live mode: the portal's bucket size (default: {DEFAULT_BURST})",
+    )
+    group.addoption(
+        "--b24-max-requests",
+        type=int,
+        default=DEFAULT_MAX_REQUESTS,
+        help=f"live mode: requests one run may make (default: {DEFAULT_MAX_REQUESTS})",
+    )
+    group.addoption("--b24-record", default=None, help="live mode: write cassettes here")
+    group.addoption("--b24-run-id", default=None, help="live mode: the run id in code prefixes")
+    group.addoption(
+        "--b24-cassettes", default=None, help="replay mode: play the cassettes in this directory"
+    )
+    group.addoption(
         "--b24-deadline",
         type=float,
         default=DEFAULT_DEADLINE,
@@ -101,9 +131,11 @@ def _config(config: pytest.Config) -> RunConfig:
         baseline = load_baseline(baseline_path) if baseline_path else EMPTY
     except BaselineError as exc:
         raise UsageProblem(str(exc)) from None
+    modes = tuple(config.getoption("--b24-mode") or MODES)
+    cassettes = config.getoption("--b24-cassettes")
     return RunConfig(
         client=config.getoption("--b24-client"),
-        modes=tuple(config.getoption("--b24-mode") or MODES),
+        modes=modes,
         report_dir=Path(report) if report else None,
         baseline=baseline,
         seed=config.getoption("--b24-seed"),
@@ -114,6 +146,33 @@ def _config(config: pytest.Config) -> RunConfig:
         hypothesis_profile=config.getoption("--b24-hypothesis-profile"),
         validate_protocol=config.getoption("--b24-validate-protocol"),
         properties=not config.getoption("--b24-no-properties"),
+        live=_live_settings(config) if "live" in modes else None,
+        cassettes=Path(cassettes) if cassettes else None,
+    )
+
+
+def _live_settings(config: pytest.Config) -> Any:
+    from conformance.live.budget import BudgetSettings
+    from conformance.live.run import LiveSettings
+
+    record = config.getoption("--b24-record")
+    try:
+        budget = BudgetSettings(
+            rate=config.getoption("--b24-budget-rate"),
+            burst=config.getoption("--b24-budget-burst"),
+            max_requests=config.getoption("--b24-max-requests"),
+        )
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    holder = config.stash.get(HOLDER_KEY, None)
+    return LiveSettings(
+        allow_writes=config.getoption("--b24-allow-writes"),
+        budget=budget,
+        record_dir=Path(record) if record else None,
+        run_id=config.getoption("--b24-run-id"),
+        tls=config.getoption("--b24-tls"),
+        # The CLI hands --base-url over in process: a secret never goes through argv twice.
+        base_url=getattr(holder, "base_url", None),
     )
 
 
@@ -123,6 +182,8 @@ def _session(config: pytest.Config) -> RunSession | None:
     if SESSION_KEY not in config.stash:
         try:
             session = RunSession(_config(config))
+            # Registered first: a live run interrupted while it prepares still cleans up.
+            config.add_cleanup(session.close)
             session.prepare()
         except UsageProblem as exc:
             config.stash[EXIT_KEY] = (f"usage error: {exc}", EXIT_USAGE)
@@ -131,9 +192,10 @@ def _session(config: pytest.Config) -> RunSession | None:
             config.stash[EXIT_KEY] = (f"the adapter is broken: {exc}", EXIT_ADAPTER_BROKEN)
             return None
         config.stash[SESSION_KEY] = session
-        # Nothing a client does during the run may leave the machine.
+        # Nothing a client does during the run may leave the machine (but for the live
+        # portal's host, which the live gateway calls).
         guard = ExitStack()
-        guard.enter_context(network_guard())
+        guard.enter_context(network_guard(session.allowed_hosts))
         config.add_cleanup(guard.close)
     return config.stash[SESSION_KEY]
 
@@ -171,17 +233,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     holder = session.config.stash.get(HOLDER_KEY, None)
     if holder is not None:
         holder.session = run
+    run.close()
     if run.config.report_dir is not None:
         from conformance.reports import write_reports
 
-        write_reports(run, run.config.report_dir)
+        write_reports(run, run.config.report_dir, secrets=run.secrets)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = run.exit_code()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     run = config.stash.get(SESSION_KEY, None)
-    if run is None or not run.results:
+    if run is None or (not run.results and run.live is None):
         return
     writer = terminalreporter
     writer.section("b24-conformance")
@@ -201,5 +264,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         writer.line(f"... and {len(failing) - 20} more (see report.md or run with -v)")
     for problem in run.baseline_problems:
         writer.line(f"baseline problem: {problem}", red=True)
+    if run.live is not None:
+        for line in run.live.summary_lines():
+            writer.line(line, red=line.startswith("live problem"))
     if run.config.report_dir is not None:
         writer.line(f"reports written to {run.config.report_dir}")

@@ -218,6 +218,21 @@ EXAMPLE_TRANSPORTS: dict[str, ExampleTransport] = {
     "portal": _portal,
 }
 
+
+@contextmanager
+def _portal_tls(case: Case) -> Iterator[Transport]:
+    from conformance.portal.transport import PortalTransport
+
+    yield PortalTransport(tls=True)
+
+
+def _example_transport(mode: str, target: Target | None) -> ExampleTransport | None:
+    """An https portal for a run's examples when the run's portal is one (its target carries a
+    CA bundle), so clients that only speak https take part (``--tls``); else None: the mode's."""
+    https = mode == "portal" and target is not None and target.ca_bundle is not None
+    return _portal_tls if https and EXAMPLE_TRANSPORTS.get(mode) is _portal else None
+
+
 # ---------------------------------------------------------------------------------------------
 # Generated exchanges
 
@@ -475,6 +490,7 @@ def _run_example(
     deadline: float,
     rerun: str,
     tally: _Tally,
+    transports: ExampleTransport | None = None,
 ) -> None:
     """Run one exchange as a Case; raise _Falsified when the property does not hold for it."""
     case = _case(prop, exchange)
@@ -484,7 +500,7 @@ def _run_example(
         made.append(_Recording(factory(target)))
         return made[-1]
 
-    with EXAMPLE_TRANSPORTS[mode](case) as transport:
+    with (transports or EXAMPLE_TRANSPORTS[mode])(case) as transport:
         result = run_case(
             case, recording, mode, transport=transport, deadline=deadline, rerun=rerun
         )
@@ -604,6 +620,8 @@ def run_property(
             f"{mode} mode cannot express this property (it runs in {', '.join(prop.modes)})"
         )
         return result
+    if mode == "portal" and target is not None and target.ca_bundle is not None:
+        rerun += " --tls"
     if isinstance(prop, MachineProperty):
         from conformance.machine import run_machine
 
@@ -612,7 +630,10 @@ def run_property(
         return run_machine(
             factory, target, mode=mode, seed=chosen, profile=profile, deadline=deadline, rerun=rerun
         )
-    return _run_scripted(prop, factory, mode, options, chosen, deadline, rerun, result, profile)
+    transports = _example_transport(mode, target)
+    return _run_scripted(
+        prop, factory, mode, options, chosen, deadline, rerun, result, profile, transports
+    )
 
 
 def _property(property_id: str) -> Property:
@@ -634,12 +655,13 @@ def _run_scripted(
     rerun: str,
     result: CaseResult,
     profile: str,
+    transports: ExampleTransport | None = None,
 ) -> CaseResult:
     started = time.monotonic()
     tally = _Tally()
 
     def example(exchange: Exchange) -> None:
-        _run_example(prop, exchange, factory, mode, deadline, rerun, tally)
+        _run_example(prop, exchange, factory, mode, deadline, rerun, tally, transports)
 
     try:
         minimal, found_after, how = _falsify(prop, example, options, seed_, tally)

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from conformance import harness
 from conformance.api import CAPABILITIES, AdapterFactory, Outcome
@@ -36,7 +36,10 @@ from conformance.engine import (
     run_case,
 )
 from conformance.properties import HYPOTHESIS_PROFILES, PROPERTIES, run_property
-from conformance.transports import StubTransport, make_transport
+from conformance.transports import ReplayTransport, StubTransport, make_transport
+
+if TYPE_CHECKING:
+    from conformance.live.run import LiveRun, LiveSettings
 
 EXIT_CONFORMANT: Final = 0
 EXIT_NONCONFORMANT: Final = 1
@@ -72,6 +75,10 @@ class RunConfig:
     validate_protocol: bool = False
     #: run the generated-input properties beside the cases
     properties: bool = True
+    #: live mode (``--mode live``): writes, budget, recording; the portal comes from the env
+    live: LiveSettings | None = None
+    #: replay mode plays the cassettes in this directory (a recording) instead of the catalogue
+    cassettes: Path | None = None
 
 
 def _smoke_case() -> Case:
@@ -121,10 +128,14 @@ class RunSession:
     results: list[CaseResult] = field(default_factory=list)
     baseline_problems: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.time)
+    live: LiveRun | None = None
+    recorded: dict[str, tuple[Case, Path]] = field(default_factory=dict)
 
     def prepare(self) -> None:
         """Load the client and smoke-test it; raises UsageProblem or AdapterBroken."""
-        known = {case.id for case in all_cases()} | set(PROPERTIES)
+        from conformance.live.cases import live_case_ids
+
+        known = {case.id for case in all_cases()} | set(PROPERTIES) | set(live_case_ids())
         unknown = [case_id for case_id in self.config.case_ids if case_id not in known]
         if unknown:
             raise UsageProblem(
@@ -132,9 +143,9 @@ class RunSession:
                 "list them with `b24-conformance cases`"
             )
         for mode in self.config.modes:
-            if mode not in MODES:
+            if mode not in (*MODES, "live"):
                 raise UsageProblem(
-                    f"--mode {mode!r} is not available: expected one of {', '.join(MODES)}"
+                    f"--mode {mode!r} is not available: expected one of {', '.join(MODES)}, live"
                 )
         if self.config.hypothesis_profile not in HYPOTHESIS_PROFILES:
             raise UsageProblem(
@@ -152,6 +163,48 @@ class RunSession:
             for case_id in self.config.baseline.unknown_cases(known)
         ]
         self._smoke()
+        if self.config.cassettes is not None and "replay" in self.config.modes:
+            self._load_recording(self.config.cassettes)
+        if "live" in self.config.modes:
+            self._start_live()
+
+    def _load_recording(self, directory: Path) -> None:
+        from conformance.live.record import CassetteDirError, recorded_cases
+
+        try:
+            self.recorded = recorded_cases(directory)
+        except CassetteDirError as exc:
+            raise UsageProblem(str(exc)) from None
+
+    def _start_live(self) -> None:
+        """Reach the portal through the live gateway; a missing target is a usage problem."""
+        from conformance.live.run import LiveRun, LiveSettings
+        from conformance.live.target import LiveTargetError
+
+        try:
+            self.live = LiveRun(
+                self.config.live or LiveSettings(),
+                report_dir=self.config.report_dir,
+                deadline=self.config.deadline,
+            )
+        except LiveTargetError as exc:
+            raise UsageProblem(str(exc)) from None
+        self.live.start()
+
+    @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        """Hosts besides loopback a run may reach: the live portal's, in live mode."""
+        return self.live.extra_hosts if self.live is not None else ()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Real secrets of the run (live mode), redacted by value in everything written."""
+        return self.live.portal.secrets if self.live is not None else ()
+
+    def close(self) -> None:
+        """End the run: a live run cleans up and writes its drift report. Idempotent."""
+        if self.live is not None:
+            self.live.close()
 
     def _smoke(self) -> None:
         assert self.factory is not None
@@ -193,18 +246,27 @@ class RunSession:
         ids = [case.id for case in all_cases()]
         if self.config.properties:
             ids += list(PROPERTIES)
+        by_mode = dict.fromkeys(self.config.modes, ids)
+        if self.live is not None:
+            by_mode["live"] = self.live.case_ids()
+        if self.recorded:
+            by_mode["replay"] = list(self.recorded)
         return [
             (item, mode)
             for mode in self.config.modes
-            for item in ids
+            for item in by_mode[mode]
             if not chosen or item in chosen
         ]
 
     def rerun_command(self, case_id: str, mode: str) -> str:
         parts = ["b24-conformance", "run", "--client", self.config.client]
         parts += ["--mode", mode, "--case", case_id]
-        if self.config.tls and mode == "portal":
+        if self.config.tls and mode in ("portal", "live"):
             parts.append("--tls")
+        if mode == "live" and self.config.live is not None and self.config.live.allow_writes:
+            parts.append("--allow-writes")
+        if mode == "replay" and self.recorded:
+            parts += ["--cassettes", str(self.config.cassettes)]
         if case_id in PROPERTIES and self.config.seed is not None:
             parts += ["--seed", str(self.config.seed)]
         if self.config.baseline.path:
@@ -214,7 +276,19 @@ class RunSession:
     def run(self, item: str, mode: str) -> CaseResult:
         """Run one case or property in one mode, apply the baseline, keep the result."""
         assert self.factory is not None, "prepare() first"
-        if item in PROPERTIES:
+        if mode == "live" and self.live is not None:
+            result = self.live.run(item, self.factory, rerun=self.rerun_command(item, mode))
+        elif mode == "replay" and item in self.recorded:
+            case, cassette = self.recorded[item]
+            result = run_case(
+                case,
+                self.factory,
+                mode,
+                transport=ReplayTransport(cassette=str(cassette)),
+                deadline=self.config.deadline,
+                rerun=self.rerun_command(item, mode),
+            )
+        elif item in PROPERTIES:
             result = self._run_property(item, mode)
         else:
             result = run_case(
@@ -270,7 +344,8 @@ class RunSession:
 
     def exit_code(self) -> int:
         summary = self.summary()
-        if summary["failed"] or summary["errored"] or self.baseline_problems:
+        live_problems = self.live.problems if self.live is not None else []
+        if summary["failed"] or summary["errored"] or self.baseline_problems or live_problems:
             return EXIT_NONCONFORMANT
         return EXIT_CONFORMANT
 

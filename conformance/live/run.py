@@ -1,0 +1,587 @@
+"""One live run: the gateway, the cases, the portal checks, cleanup, and what the run writes.
+
+A run never hurts the portal and never leaves data behind: writes need ``allow_writes``; every
+code an add was sent for is deleted after its case, again when the run ends (also after
+SIGINT or SIGTERM), and a last list deletes whatever still carries the run's prefix.
+``sweep`` removes the leftovers of a run that was killed outright.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any, Final
+
+from conformance import __version__
+from conformance.api import AdapterFactory, Redactor
+from conformance.engine import CaseResult, Failure, run_case
+from conformance.live.budget import BudgetSettings, RequestBudget
+from conformance.live.cases import (
+    CODE_PREFIX,
+    LiveCase,
+    live_cases,
+    live_modes,
+    run_prefix,
+)
+from conformance.live.drift import DriftCollector
+from conformance.live.gateway import (
+    DELETE,
+    LIST,
+    SUITE_TAG,
+    Exchange,
+    Gateway,
+    GatewayApp,
+)
+from conformance.live.record import Recorder
+from conformance.live.target import LivePortal, portal_from_env
+from conformance.live.transport import LiveTransport
+from conformance.validation import validate_response
+
+#: Seconds the end of a run waits for client requests still in flight before cleaning up.
+DRAIN_WAIT: Final = 5.0
+_RUN_ID_ALPHABET: Final = "0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """How a live run behaves; the portal itself comes from the environment."""
+
+    allow_writes: bool = False
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+    #: write a cassette per case here (``b24-conformance record``)
+    record_dir: Path | None = None
+    #: the run id in the code prefix (random when None)
+    run_id: str | None = None
+    #: serve the gateway over https with a throwaway CA (clients that insist on TLS)
+    tls: bool = False
+    #: ``--base-url`` in place of B24_WEBHOOK_URL; never shown
+    base_url: str | None = field(default=None, repr=False)
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(4)
+
+
+class LiveRun:
+    """Everything one live run owns; ``close()`` is idempotent and always cleans up."""
+
+    def __init__(
+        self,
+        settings: LiveSettings,
+        *,
+        env: Mapping[str, str] | None = None,
+        report_dir: Path | None = None,
+        deadline: float = 10.0,
+    ) -> None:
+        self.settings = settings
+        self.report_dir = report_dir
+        self.deadline = deadline
+        self.portal: LivePortal = portal_from_env(
+            os.environ if env is None else env, settings.base_url
+        )
+        self.run_id = settings.run_id or new_run_id()
+        self.prefix = run_prefix(self.run_id)
+        self.redact = Redactor(self.portal.secrets)
+        self.budget = RequestBudget(settings.budget)
+        self.gateway = Gateway(
+            self.portal,
+            self.budget,
+            prefix=self.prefix,
+            allow_writes=settings.allow_writes,
+            timeout=max(5.0, deadline * 3),
+        )
+        self.drift = DriftCollector(self.redact)
+        self.recorder = (
+            Recorder(settings.record_dir, self.portal, self.prefix)
+            if settings.record_dir is not None
+            else None
+        )
+        self.problems: list[str] = []
+        self.leftovers: list[str] = []
+        self.admin_problem: str | None = None
+        self.files: list[Path] = []
+        self._server: Any = None
+        self._certificates: Any = None
+        self._transport: LiveTransport | None = None
+        self._cases: dict[str, LiveCase] = {}
+        self._observed = 0
+        self._closed = False
+        self._previous_handlers: dict[int, Any] = {}
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def extra_hosts(self) -> tuple[str, ...]:
+        """Hosts besides loopback the run's network guard lets through: the portal's (and the
+        HTTP proxy the environment names for it, if any, since the gateway goes through it)."""
+        from urllib.parse import urlsplit
+
+        from requests.utils import get_environ_proxies
+
+        proxies = get_environ_proxies(self.portal.portal_url)
+        via = {urlsplit(p).hostname for p in proxies.values() if p} - {None, ""}
+        return (self.portal.host, *sorted(h for h in via if h))
+
+    def start(self) -> None:
+        """Start the gateway, take over SIGTERM, and (with writes) probe for admin rights."""
+        from conformance.portal.server import ServerThread, _Certificates
+
+        try:
+            self._certificates = _Certificates() if self.settings.tls else None
+            self._server = ServerThread(
+                GatewayApp(self.gateway),
+                0,
+                self._certificates.context if self._certificates else None,
+            )
+            self._server.start()
+            scheme = "https" if self._certificates else "http"
+            self.gateway.public_url = f"{scheme}://127.0.0.1:{self._server.port}/"
+            self._transport = LiveTransport(
+                self.gateway,
+                ca_bundle=self._certificates.ca_bundle if self._certificates else None,
+                timeout=max(1.0, self.deadline - 1.0),
+            )
+            self._install_signals()
+            auth = "oauth" if self.portal.kind == "oauth" else "webhook"
+            self._cases = {c.id: c for c in live_cases(self.prefix, auth, live_modes("live"))}
+            if self.settings.allow_writes:
+                self._probe_admin()
+        except BaseException:
+            self.close()
+            raise
+
+    def case_ids(self) -> list[str]:
+        return list(self._cases)
+
+    def _probe_admin(self) -> None:
+        """Delete a code that surely does not exist: NOT_FOUND means the calling user may add
+        and delete; ACCESS_DENIED means it is no CRM administrator."""
+        exchange = self.gateway.call(DELETE, {"code": f"{self.prefix}admin-probe"})
+        self._observe([exchange])
+        body = exchange.json()
+        code = body.get("error") if isinstance(body, dict) else None
+        if isinstance(body, dict) and (code == "NOT_FOUND" or body.get("result") is True):
+            return
+        if code == "ACCESS_DENIED":
+            self.admin_problem = (
+                "the calling user is no CRM administrator (a delete of an unknown code "
+                "answered ACCESS_DENIED); add and delete need one"
+            )
+        elif exchange.local is not None:
+            self.admin_problem = f"the admin probe did not reach the portal ({exchange.local})"
+        else:
+            shown = code if code is not None else f"HTTP {exchange.status}"
+            self.admin_problem = (
+                f"the admin probe (a delete of an unknown code) answered {shown}, not NOT_FOUND; "
+                "add and delete need a CRM administrator with scope crm"
+            )
+
+    # --- cases ------------------------------------------------------------------------------
+
+    def run(self, case_id: str, factory: AdapterFactory, *, rerun: str = "") -> CaseResult:
+        """Run one live case; skipped with the reason when it may not or cannot run."""
+        case = self._cases[case_id]
+        reason = self._skip_reason(case)
+        if reason is not None:
+            return CaseResult(case.id, "live", "skipped", reason, level=case.level)
+        assert self._transport is not None, "start() first"
+        mark = self.gateway.mark()
+        try:
+            result = run_case(
+                case,
+                factory,
+                "live",
+                transport=self._transport,
+                deadline=self.deadline,
+                rerun=rerun,
+            )
+        finally:
+            if case.writes:
+                with self._signals_deferred():
+                    self._delete([c for c in self.gateway.created_codes() if c in case.codes])
+        exchanges = self.gateway.since(mark)
+        self._observe(exchanges)
+        moved = self.gateway.moved_to
+        if moved is not None and not any("redirected" in p for p in self.problems):
+            self.problems.append(
+                self.redact(
+                    f"the portal redirected to another address ({moved}); the gateway refused to "
+                    "follow: point the target variable at the portal's new address"
+                )
+            )
+        ours = [e for e in exchanges if e.tag == case.id]
+        self._judge_portal(result, case, ours)
+        result.reproduction = self.redact(
+            result.reproduction.replace(self.gateway.public_url, self.portal.portal_url)
+        )
+        result.requests = len(ours)
+        if self.recorder is not None:
+            try:
+                self.recorder.write(case, ours, result.outcome)
+            except Exception as exc:
+                self.problems.append(self.redact(f"cassette of {case.id}: {exc}"))
+        return result
+
+    def _skip_reason(self, case: LiveCase) -> str | None:
+        if case.writes and not self.settings.allow_writes:
+            return "adds and deletes badges: live runs are read-only unless --allow-writes"
+        if case.writes and self.admin_problem:
+            return self.admin_problem
+        if self.budget.exhausted:
+            return (
+                f"the run's request budget is spent ({self.budget.settings.max_requests} "
+                "requests; raise it with --max-requests)"
+            )
+        return None
+
+    def _judge_portal(self, result: CaseResult, case: LiveCase, exchanges: list[Exchange]) -> None:
+        failures = [self._redacted(f) for f in portal_failures(case, exchanges)]
+        if not failures:
+            return
+        result.failures.extend(failures)
+        rendered = "\n".join(f.render() for f in failures)
+        if result.outcome == "passed":
+            result.outcome = "failed"
+            result.message = rendered
+        elif result.outcome in ("failed", "errored"):
+            result.message = f"{result.message}\n{rendered}"
+
+    def _redacted(self, failure: Failure) -> Failure:
+        return Failure(
+            failure.check,
+            self.redact(failure.title),
+            self.redact(failure.expected),
+            self.redact(failure.actual),
+            self.redact(failure.where),
+            self.redact(failure.hint),
+        )
+
+    def _observe(self, exchanges: list[Exchange]) -> None:
+        for exchange in exchanges:
+            self.drift.observe(exchange)
+
+    # --- cleanup ----------------------------------------------------------------------------
+
+    def _delete(self, codes: list[str]) -> list[str]:
+        """Delete ``codes`` (all under the run's prefix); returns the ones still there."""
+        left = []
+        for code in codes:
+            if not code.startswith(self.prefix) or code in self.gateway.deleted:
+                continue
+            exchange = self.gateway.call(DELETE, {"code": code}, essential=True)
+            body = exchange.json()
+            gone = isinstance(body, dict) and (
+                body.get("result") is True or body.get("error") == "NOT_FOUND"
+            )
+            if gone:
+                self.gateway.note_deleted(code)
+            else:
+                left.append(code)
+        return left
+
+    def _cleanup(self) -> None:
+        """Delete every code the run sent an add for, then whatever still has its prefix."""
+        if not self.settings.allow_writes:
+            return
+        left = self._delete(self.gateway.created_codes())
+        listed = self.gateway.call(LIST, {}, essential=True)
+        self._observe([listed])
+        stray = [c for c in listed_codes(listed) if c.startswith(self.prefix)]
+        left = sorted(set(left) | set(self._delete(stray)))
+        if listed.json() is None or not isinstance(listed.json(), dict):
+            self.problems.append(
+                "the final list did not answer, so leftovers could not be checked: run "
+                f"`b24-conformance sweep --prefix {self.prefix}`"
+            )
+        self.leftovers = left
+        if left:
+            self.problems.append(
+                f"{len(left)} badge(s) could not be deleted ({', '.join(left)}): run "
+                f"`b24-conformance sweep --prefix {self.prefix}`"
+            )
+
+    def close(self) -> None:
+        """Stop taking requests, clean up, stop the gateway, write the run's files. Idempotent;
+        SIGINT and SIGTERM wait until it is done."""
+        if self._closed:
+            return
+        self._closed = True
+        # The run is ending anyway: a signal during cleanup must not cut it short.
+        with self._signals_deferred(reraise=False):
+            try:
+                self.gateway.close(DRAIN_WAIT)
+                self._cleanup()
+            except Exception as exc:
+                self.problems.append(
+                    self.redact(
+                        f"cleanup failed ({type(exc).__name__}: {exc}): run "
+                        f"`b24-conformance sweep --prefix {self.prefix}`"
+                    )
+                )
+            finally:
+                if self._server is not None:
+                    self._server.stop()
+                if self.report_dir is not None:
+                    self.files = self.write_files(self.report_dir)
+                self._restore_signals()
+
+    # --- signals ----------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def interrupt(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+        self._previous_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, interrupt)
+
+    def _restore_signals(self) -> None:
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers.clear()
+
+    @contextlib.contextmanager
+    def _signals_deferred(self, reraise: bool = True) -> Iterator[None]:
+        """Hold SIGINT and SIGTERM while cleaning up; then (``reraise``) act on one."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        received: list[int] = []
+
+        def hold(signum: int, frame: FrameType | None) -> None:
+            received.append(signum)
+
+        previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        if received and reraise:
+            raise KeyboardInterrupt(f"signal {received[0]} (after cleanup)")
+
+    # --- what the run tells -----------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        exchanges = self.gateway.exchanges
+        to_portal = [e for e in exchanges if e.from_portal]
+        codes = Counter(_error_code(e) for e in to_portal)
+        codes.pop(None, None)
+        return {
+            "suite": {"version": __version__},
+            "run": self.run_id,
+            "prefix": self.prefix,
+            "auth": self.portal.kind,
+            "writes_allowed": self.settings.allow_writes,
+            "admin_problem": self.admin_problem,
+            "budget": {
+                "rate": self.budget.settings.rate,
+                "burst": self.budget.settings.burst,
+                "max_requests": self.budget.settings.max_requests,
+                "requests_made": self.budget.made,
+                "waited_seconds": round(self.budget.waited, 3),
+            },
+            "requests": {
+                "to_portal": len(to_portal),
+                "by_the_suite": sum(1 for e in to_portal if e.tag == SUITE_TAG),
+                "refused_by_gateway": sum(1 for e in exchanges if not e.from_portal),
+                "query_limit_exceeded": codes.get("QUERY_LIMIT_EXCEEDED", 0),
+                "error_codes": {str(k): v for k, v in sorted(codes.items(), key=str)},
+            },
+            "cleanup": {
+                "created": self.gateway.created_codes(),
+                "deleted": sorted(self.gateway.deleted),
+                "leftovers": list(self.leftovers),
+            },
+            "drift_entries": len(self.drift.items),
+            "cassettes": [p.name for p in self.recorder.written] if self.recorder else [],
+            "problems": list(self.problems),
+        }
+
+    def summary_lines(self) -> list[str]:
+        s = self.summary()
+        lines = [
+            f"live: {s['requests']['to_portal']} requests to the portal "
+            f"({self.budget.settings.describe()}; {s['budget']['waited_seconds']}s waited), "
+            f"{s['requests']['query_limit_exceeded']} QUERY_LIMIT_EXCEEDED, "
+            f"{s['requests']['refused_by_gateway']} refused by the gateway",
+            f"live: codes of this run start with {self.prefix}; "
+            + (
+                f"created {len(s['cleanup']['created'])}, deleted {len(s['cleanup']['deleted'])}"
+                f", left {len(self.leftovers)}"
+                if self.settings.allow_writes
+                else "read-only (no --allow-writes)"
+            ),
+            f"live: {len(self.drift.items)} drift item(s) against the docs"
+            + (" (see drift.md)" if self.report_dir else " (--report DIR writes drift.md)"),
+        ]
+        if self.recorder is not None:
+            lines.append(f"live: {len(self.recorder.written)} cassette(s) recorded")
+        lines += [f"live problem: {p}" for p in self.problems]
+        return [self.redact(line) for line in lines]
+
+    def write_files(self, directory: Path) -> list[Path]:
+        """drift.json, drift.md, live.json and live.log in ``directory``; all redacted."""
+        directory.mkdir(parents=True, exist_ok=True)
+        files = self.drift.write(directory, self.run_id)
+        summary = directory / "live.json"
+        summary.write_text(
+            self.redact(json.dumps(self.summary(), indent=2, ensure_ascii=False)) + "\n",
+            encoding="utf-8",
+        )
+        log = directory / "live.log"
+        log.write_text(
+            "".join(self.redact(log_line(e)) + "\n" for e in self.gateway.exchanges),
+            encoding="utf-8",
+        )
+        return [*files, summary, log]
+
+
+def portal_failures(case: LiveCase, exchanges: list[Exchange]) -> list[Failure]:
+    """Every way the portal's answers in a case break the wire profile: failures of the portal."""
+    failures = []
+    for exchange in exchanges:
+        if not exchange.from_portal or exchange.api_method is None:
+            continue
+        if 300 <= exchange.status <= 399:
+            continue  # a moved portal (CONTRACT.md 3.1): the body of a redirect is no envelope
+        where = (
+            f"case {case.id} (live, step {exchange.step + 1}): the portal's answer to "
+            f"{exchange.api_method}, HTTP {exchange.status}"
+        )
+        body = exchange.json()
+        if body is None:
+            content_type = exchange.response_headers.get("Content-Type", "no content type")
+            failures.append(
+                Failure(
+                    "portal.wire",
+                    "the portal answered with a body that is not JSON",
+                    "a v2 JSON envelope (CONTRACT.md 2.1, 2.2)",
+                    f"{len(exchange.response_body)} bytes of {content_type}",
+                    where,
+                    "a proxy, a WAF or a fatal error answered in the portal's place",
+                )
+            )
+            continue
+        try:
+            result = validate_response(exchange.api_method, body, status=exchange.status)
+        except ValueError:
+            continue
+        for violation in result.violations:
+            failures.append(
+                Failure(
+                    "portal.wire",
+                    f"the portal's answer breaks the wire profile: {violation.problem}",
+                    violation.expected,
+                    violation.actual,
+                    f"{where}: {violation.path}; schema {violation.schema_location}",
+                    "a failure of the portal, not of the client"
+                    + (f"; CONTRACT.md section {violation.contract}" if violation.contract else ""),
+                )
+            )
+    return failures
+
+
+def listed_codes(exchange: Exchange) -> list[str]:
+    body = exchange.json()
+    result = body.get("result") if isinstance(body, dict) else None
+    badges = result.get("badges") if isinstance(result, dict) else None
+    if not isinstance(badges, list):
+        return []
+    return [b["code"] for b in badges if isinstance(b, dict) and isinstance(b.get("code"), str)]
+
+
+def _error_code(exchange: Exchange) -> Any:
+    body = exchange.json()
+    if isinstance(body, dict) and "error" in body and not isinstance(body["error"], dict):
+        return body["error"]
+    return None
+
+
+def log_line(exchange: Exchange) -> str:
+    when = datetime.fromtimestamp(exchange.wall, UTC).isoformat(timespec="milliseconds")
+    step = f" step {exchange.step + 1}" if exchange.step >= 0 else ""
+    code = _error_code(exchange)
+    answer = f"HTTP {exchange.status}" + (f" {code}" if code is not None else "")
+    who = "gateway" if exchange.local else "portal"
+    line = (
+        f"#{exchange.number} {when} {exchange.tag}{step}: {exchange.http_method} "
+        f"{exchange.api_method or '?'} -> {who} {answer} in {exchange.seconds:.3f}s "
+        f"(waited {exchange.waited:.3f}s for the budget)"
+    )
+    if exchange.local:
+        line += f" [{exchange.local}]"
+    return line
+
+
+# --- sweep ------------------------------------------------------------------------------------
+
+
+class SweepRefused(ValueError):
+    """A sweep prefix that could touch badges the suite did not create."""
+
+
+@dataclass
+class SweepResult:
+    removed: list[str]
+    failed: list[tuple[str, str]]
+    requests: int
+
+
+def sweep(
+    prefix: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    base_url: str | None = None,
+    budget: BudgetSettings | None = None,
+    dry_run: bool = False,
+    on_removed: Callable[[str], None] | None = None,
+) -> SweepResult:
+    """Delete every badge whose code starts with ``prefix`` (which must start with b24ct-)."""
+    if not prefix.startswith(CODE_PREFIX):
+        raise SweepRefused(
+            f"--prefix {prefix!r} does not start with {CODE_PREFIX!r}: sweep removes only what "
+            "live runs created (their codes start with b24ct-<run id>-)"
+        )
+    portal = portal_from_env(os.environ if env is None else env, base_url)
+    gateway = Gateway(
+        portal, RequestBudget(budget or BudgetSettings()), prefix=prefix, allow_writes=True
+    )
+    listed = gateway.call(LIST, {})
+    body = listed.json()
+    if not isinstance(body, dict) or "result" not in body:
+        code = body.get("error") if isinstance(body, dict) else f"HTTP {listed.status}"
+        raise RuntimeError(Redactor(portal.secrets)(f"list answered {code}, not a badge list"))
+    removed: list[str] = []
+    failed: list[tuple[str, str]] = []
+    for code in listed_codes(listed):
+        if not code.startswith(prefix):
+            continue
+        if dry_run:
+            removed.append(code)
+            continue
+        answer = gateway.call(DELETE, {"code": code})
+        result = answer.json()
+        if isinstance(result, dict) and (
+            result.get("result") is True or result.get("error") == "NOT_FOUND"
+        ):
+            removed.append(code)
+            if on_removed is not None:
+                on_removed(code)
+        else:
+            why = answer.local or str(
+                result.get("error") if isinstance(result, dict) else f"HTTP {answer.status}"
+            )
+            failed.append((code, why))
+    return SweepResult(removed, failed, gateway.budget.made)

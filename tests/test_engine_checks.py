@@ -1,0 +1,40 @@
+"""Engine details that no miniature pins down: what the request-side checks tolerate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from conformance.case import case_by_id
+from conformance.engine import run_case
+from conformance.reference import ReferenceClient
+
+
+class _AddsBookkeeping(ReferenceClient):
+    """Adds an SDK's own query parameters, as b24jssdk does (bx24_request_id ...)."""
+
+    def _endpoint(self, method: str) -> tuple[str, dict[str, str]]:
+        url, headers = super()._endpoint(method)
+        return f"{url}?bx24_request_id=abc&bx24_sdk_ver=2.2.0", headers
+
+
+class _UppercasesParamNames(ReferenceClient):
+    """Sends CODE for code: the binder reads names exactly, so code is missing."""
+
+    def call(self, method: str, params: Mapping[str, Any]) -> Any:
+        return super().call(method, {name.upper(): value for name, value in params.items()})
+
+
+@pytest.mark.parametrize("mode", ["stub", "replay", "portal"])
+def test_extra_parameters_the_method_does_not_read_are_tolerated(mode: str) -> None:
+    result = run_case(case_by_id("get.success"), _AddsBookkeeping, mode)
+    assert result.outcome == "passed", result.message
+
+
+@pytest.mark.parametrize("mode", ["stub", "replay", "portal"])
+def test_a_parameter_under_the_wrong_name_is_not_tolerated(mode: str) -> None:
+    result = run_case(case_by_id("get.success"), _UppercasesParamNames, mode)
+    assert result.outcome == "failed"
+    assert {f.check for f in result.failures} == {"requests.params"}
