@@ -228,6 +228,13 @@ class _Holder:
 @click.option(
     "-v", "--verbose", count=True, help="Show every case (-v) and pytest's full output (-vv)."
 )
+@click.option(
+    "-n",
+    "--numprocesses",
+    "processes",
+    default=None,
+    help="Spread the run over N worker processes (pytest-xdist), or 'auto'; one portal each.",
+)
 def run(
     client: str,
     modes: tuple[str, ...],
@@ -250,6 +257,7 @@ def run(
     max_requests: int,
     cassettes: Path | None,
     record_dir: Path | None,
+    processes: str | None,
 ) -> None:
     """Check a client against the case catalogue and the generated-input properties.
 
@@ -268,6 +276,8 @@ def run(
             load_baseline(baseline)
     except (ClientSpecError, BaselineError) as exc:
         raise UsageProblem(str(exc)) from None
+    if processes is not None and "live" in modes:
+        raise UsageProblem("--numprocesses: a live run cannot be split over processes")
     if cassettes is not None:
         modes = modes or ("replay",)
         if "replay" not in modes:
@@ -325,6 +335,9 @@ def run(
         "--b24-no-properties": no_properties,
     }
     args += [flag for flag, wanted in flags.items() if wanted]
+    if processes is not None:
+        _preflight(client, case_ids, modes, validate_protocol)
+        args += ["-p", "xdist", "-n", processes]
     holder = _Holder()
     holder.base_url = base_url
     code = int(pytest.main(args, plugins=[holder]))
@@ -337,6 +350,29 @@ def run(
     if holder.interrupted:
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(code)
+
+
+def _preflight(
+    client: str, case_ids: tuple[str, ...], modes: tuple[str, ...], validate: bool
+) -> None:
+    """With worker processes, check usage and smoke-test the adapter here, once, so a broken
+    adapter still exits 3 (a worker's exit would only say that it crashed)."""
+    from conformance.session import AdapterBroken, RunConfig, RunSession
+    from conformance.session import UsageProblem as RunUsageProblem
+
+    config = RunConfig(client=client, case_ids=case_ids, validate_protocol=validate)
+    if modes:
+        config.modes = modes
+    session = RunSession(config)
+    try:
+        session.prepare()
+    except RunUsageProblem as exc:
+        raise UsageProblem(str(exc)) from None
+    except AdapterBroken as exc:
+        click.echo(f"the adapter is broken: {exc}", err=True)
+        sys.exit(3)
+    finally:
+        session.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -179,6 +179,13 @@ def _live_settings(config: pytest.Config) -> Any:
 def _session(config: pytest.Config) -> RunSession | None:
     if EXIT_KEY in config.stash:
         return None
+    if _is_worker(config) and "live" in (config.getoption("--b24-mode") or ()):
+        # A live run keeps one budget, one prefix and one cleanup: it cannot be split.
+        config.stash[EXIT_KEY] = (
+            "usage error: --mode live runs in one process, without -n",
+            EXIT_USAGE,
+        )
+        return None
     if SESSION_KEY not in config.stash:
         try:
             session = RunSession(_config(config))
@@ -226,8 +233,43 @@ def b24_result(request: pytest.FixtureRequest, b24_item: tuple[str, str]) -> Cas
     return result
 
 
+WORKER_RESULTS_KEY = pytest.StashKey[list[dict[str, Any]]]()
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist controller: keep what each worker's session found, for the reports."""
+    exported = getattr(node, "workeroutput", {}).get("b24")
+    if exported is not None:
+        node.config.stash.setdefault(WORKER_RESULTS_KEY, []).append(exported)
+
+
+def _controller_session(config: pytest.Config) -> RunSession | None:
+    """Under pytest-xdist the controller collects nothing: it rebuilds the run from workers."""
+    exported = config.stash.get(WORKER_RESULTS_KEY, [])
+    if not exported:
+        return None
+    run = RunSession(_config(config))
+    for part in exported:
+        run.absorb(part)
+    config.stash[SESSION_KEY] = run
+    return run
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    run = session.config.stash.get(SESSION_KEY, None)
+    config = session.config
+    run = config.stash.get(SESSION_KEY, None)
+    if _is_worker(config):
+        if run is not None:
+            run.close()
+            config.workeroutput["b24"] = run.export()  # type: ignore[attr-defined]
+        return
+    if run is None:
+        run = _controller_session(config)
     if run is None:
         return
     holder = session.config.stash.get(HOLDER_KEY, None)

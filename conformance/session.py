@@ -5,13 +5,14 @@ The pytest plugin drives it case by case; it knows nothing of pytest itself.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from conformance import harness
 from conformance.api import CAPABILITIES, AdapterFactory, Outcome
@@ -31,6 +32,7 @@ from conformance.clients import load_factory
 from conformance.engine import (
     DEFAULT_DEADLINE,
     CaseResult,
+    Failure,
     canary_secrets,
     offline_target,
     run_case,
@@ -337,6 +339,26 @@ class RunSession:
                 f"({entry.reason}), but it passed: remove the entry"
             )
         return result
+
+    def export(self) -> dict[str, Any]:
+        """What a pytest-xdist worker hands the controller: its results, as plain data."""
+        return {
+            "adapter_name": self.adapter_name,
+            "capabilities": sorted(self.capabilities),
+            "baseline_problems": list(self.baseline_problems),
+            "results": [dataclasses.asdict(result) for result in self.results],
+        }
+
+    def absorb(self, exported: dict[str, Any]) -> None:
+        """Take a worker's results into this (the controller's) session."""
+        self.adapter_name = self.adapter_name or exported["adapter_name"]
+        self.capabilities = self.capabilities or frozenset(exported["capabilities"])
+        for problem in exported["baseline_problems"]:
+            if problem not in self.baseline_problems:
+                self.baseline_problems.append(problem)
+        for raw in exported["results"]:
+            failures = [Failure(**failure) for failure in raw.pop("failures")]
+            self.results.append(CaseResult(**raw, failures=failures))
 
     def summary(self) -> dict[str, int]:
         counts = Counter(r.outcome for r in self.results)
