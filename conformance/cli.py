@@ -485,20 +485,16 @@ def cassettes(check_only: bool) -> None:
         sys.exit(EXIT_NONCONFORMANT)
 
 
-def _register_portal() -> None:
+def _register_subcommands() -> None:
+    """The commands that live with their own subsystems: the portal, live mode, compliance."""
+    from conformance.compliance import compliance_command
+    from conformance.live.command import record_command, sweep_command
     from conformance.portal.command import portal_command
 
     main.add_command(portal_command, name="portal")
-
-
-_register_portal()
-
-
-def _register_live() -> None:
-    from conformance.live.command import record_command, sweep_command
-
     main.add_command(record_command, name="record")
     main.add_command(sweep_command, name="sweep")
+    main.add_command(compliance_command, name="compliance")
 
 
-_register_live()
+_register_subcommands()

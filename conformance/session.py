@@ -112,7 +112,7 @@ def _smoke_case() -> Case:
         contract=("1.3",),
         checks=(),
         needs=frozenset(),
-        modes=("stub",),
+        modes=("stub", "portal"),
         auth="webhook",
         steps=(step,),
         file="(built in)",
@@ -229,8 +229,14 @@ class RunSession:
                 f"known: {', '.join(CAPABILITIES)}"
             )
         self.capabilities = capabilities
+        # Over the portal when the run uses it: it reaches every client, whatever its HTTP
+        # stack, where the stub would leave an aiohttp client retrying a refused connection.
+        mode = "portal" if "portal" in self.config.modes else "stub"
+        transport = (
+            make_transport(mode, tls=self.config.tls) if mode == "portal" else StubTransport()
+        )
         result = run_case(
-            case, self.factory, "stub", transport=StubTransport(), deadline=self.config.deadline
+            case, self.factory, mode, transport=transport, deadline=self.config.deadline
         )
         if result.outcome == "errored":
             raise AdapterBroken(f"smoke call of adapter {self.adapter_name!r}: {result.message}")

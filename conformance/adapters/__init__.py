@@ -1,0 +1,28 @@
+"""Adapters for real Python Bitrix24 clients, each behind an optional extra (docs/adapters.md).
+
+- ``conformance.adapters.b24pysdk:factory``: b24pysdk, the official SDK (extra ``b24pysdk``);
+- ``conformance.adapters.fast_bitrix24:factory``: fast-bitrix24's ``call(raw=True)``, and
+  ``...:factory_default``: its default ``call``/``get_all`` (extra ``fast-bitrix24``).
+
+An adapter translates what its client hands an application into outcomes; it never reads the
+HTTP exchange behind the client's back. Each one's known defects are in ``baselines/``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Adapter specs by the client name their reports carry; the compliance report runs these.
+ADAPTERS: Final = {
+    "b24pysdk": "conformance.adapters.b24pysdk:factory",
+    "fast-bitrix24": "conformance.adapters.fast_bitrix24:factory",
+    "fast-bitrix24-default": "conformance.adapters.fast_bitrix24:factory_default",
+}
+
+
+def missing_extra(module: str, package: str, extra: str, cause: ImportError) -> ImportError:
+    """The ImportError an adapter module raises when its client is not installed."""
+    return ImportError(
+        f"{module} needs the {package} package, which is not importable ({cause}): "
+        f"pip install 'b24-conformance[{extra}]'"
+    )

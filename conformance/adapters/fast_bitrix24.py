@@ -1,0 +1,218 @@
+"""fast-bitrix24 (aiohttp, an async core behind a sync facade), through two of its paths.
+
+``factory`` (``fast-bitrix24``): ``call(method, params, raw=True)``, one POST of the params as
+JSON to ``{webhook}{method}``, answered with the parsed body. Reading that body as an envelope
+is the application's job with ``raw=True``; this adapter does it the plain way (``error`` ->
+``ApiError``, ``result`` -> ``Success`` with ``time`` and ``total``, anything else ->
+``TransportFailure("bad-envelope")``). So envelope cases judge little of fast-bitrix24 here;
+what it decides itself (HTTP errors, retries, encoding, timeouts) is what they judge.
+Capabilities: ``status``, ``time``, ``total``, ``oauth``, ``retry`` (it retries every 5xx).
+
+``factory_default`` (``fast-bitrix24-default``): the API its README leads with, ``call(method,
+params)`` for get, add and delete, which sends each call as a ``batch`` command, and
+``get_all(method, params)`` for list (``call`` refuses a call without params and points list
+methods to ``get_all``). Their return values are what the application gets: ``Success(value)``
+with neither ``time`` nor ``total``; an ``ErrorInServerResponseException`` carries the
+command's ``{error, error_description}`` -> ``ApiError`` without a status. Capabilities:
+``oauth``, ``retry``.
+
+Both paths, from fast-bitrix24's own exceptions (their text is passed on as it is):
+
+- ``aiohttp.ClientResponseError`` (it opens its session with ``raise_for_status=True``, so a
+  4xx body is never read) -> ``ApiError(None, text, status)``; ``ContentTypeError`` (a body
+  that is not JSON) -> ``TransportFailure("non-json", text, status)``;
+- ``RuntimeError("All attempts ... exhausted")`` after its retries -> by the exception it
+  chains: a 5xx (``ServerError``) -> ``ApiError(None, text, status)``, a dropped connection ->
+  ``TransportFailure("connection")``, a timeout -> ``TransportFailure("timeout")``;
+- OAuth: ``token_func`` hands out ``Target.auth_token`` once; asked again (fast-bitrix24 asks
+  after an HTTP 401) it raises, as an application without a refresh token would, and the call
+  ends as ``ApiError(None, text, 401)``.
+
+Knobs: ``fast_bitrix24.srh.INITIAL_TIMEOUT`` 0.5 s -> 0.2 s: its first retry waits 0.06 s
+instead of 0.15 s (the suite's minimum gap is 0.05 s) and the ten waits of a call that never
+succeeds take 6.7 s instead of 16.8 s, inside the suite's 10 s deadline; ``MAX_RETRIES`` keeps
+its default (10), so the request counts are its own. It has no request timeout of its own
+(aiohttp's default is 5 minutes) short of replacing its session, which would also drop
+``raise_for_status``: a stalled portal hangs it. Calls run on a private event loop, as the sync
+facade ``Bitrix`` runs them with ``asyncio.run``, so ``close()`` can cancel a call the suite
+gave up on before its retries reach the next case. ``verbose=False`` keeps progress bars off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Coroutine, Iterator, Mapping
+from typing import Any, Final
+
+from conformance.adapters import missing_extra
+from conformance.api import ApiError, Outcome, Success, Target, TransportFailure
+
+try:
+    import aiohttp
+    import fast_bitrix24
+    import fast_bitrix24.srh
+    from fast_bitrix24.server_response import (
+        ErrorInServerResponseException,
+    )
+except ImportError as exc:
+    raise missing_extra(__name__, "fast-bitrix24", "fast-bitrix24", exc) from None
+
+#: fast-bitrix24's n-th retry waits INITIAL_TIMEOUT * 1.5**(n - 4): 0.15 s first at its 0.5.
+INITIAL_TIMEOUT: Final = 0.2
+
+_LIST_SUFFIXES: Final = (".list",)
+
+
+class _NoRefresh(Exception):
+    """The application holds no refresh token: it cannot give fast-bitrix24 a new one."""
+
+
+class FastBitrix24Adapter:
+    """fast-bitrix24's ``call(raw=True)``: the parsed body, read as an envelope."""
+
+    name = "fast-bitrix24"
+    capabilities = frozenset({"status", "time", "total", "oauth", "retry"})
+
+    def __init__(self, target: Target) -> None:
+        fast_bitrix24.srh.INITIAL_TIMEOUT = INITIAL_TIMEOUT
+        self._token = target.auth_token
+        self._token_given = False
+        oauth = target.auth_token is not None
+        self.bitrix = fast_bitrix24.BitrixAsync(
+            target.oauth_url if oauth else target.base_url,
+            token_func=self._token_func if oauth else None,
+            verbose=False,
+        )
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Future[Any] | None = None
+        self._closed = False
+
+    async def _token_func(self) -> str:
+        if self._token_given or self._token is None:
+            raise _NoRefresh("the portal rejected the access token and there is no refresh token")
+        self._token_given = True
+        return self._token
+
+    def call(self, method: str, params: Mapping[str, Any]) -> Outcome:
+        try:
+            value = self._run(self.bitrix.call(method, dict(params), raw=True))
+        except Exception as error:
+            return _failure(error)
+        return _envelope(value)
+
+    def _run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        loop = asyncio.new_event_loop()
+        try:
+            with self._lock:
+                if self._closed:
+                    coroutine.close()
+                    raise asyncio.CancelledError
+                self._loop, self._task = loop, loop.create_task(coroutine)
+            return loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
+            # close() cancelled a call the suite had given up on: nothing is waiting for it.
+            raise TimeoutError("cancelled: the suite stopped waiting for this call") from None
+        finally:
+            with self._lock:
+                self._loop = self._task = None
+            loop.close()
+
+    def close(self) -> None:
+        """Cancel a call still running after the suite's deadline."""
+        with self._lock:
+            self._closed = True
+            loop, task = self._loop, self._task
+            if loop is not None and task is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(task.cancel)
+
+
+class FastBitrix24DefaultAdapter(FastBitrix24Adapter):
+    """fast-bitrix24's default API: ``call`` (as a batch command) and ``get_all`` for lists."""
+
+    name = "fast-bitrix24-default"
+    capabilities = frozenset({"oauth", "retry"})
+
+    def call(self, method: str, params: Mapping[str, Any]) -> Outcome:
+        if method.lower().endswith(_LIST_SUFFIXES):
+            coroutine = self.bitrix.get_all(method, dict(params))
+        else:
+            coroutine = self.bitrix.call(method, dict(params))
+        try:
+            value = self._run(coroutine)
+        except ErrorInServerResponseException as error:
+            return _command_error(error)
+        except Exception as error:
+            return _failure(error)
+        return Success(value)
+
+
+def _envelope(body: Any) -> Outcome:
+    """The plain reading of a v2 envelope, as an application using ``raw=True`` does it."""
+    if isinstance(body, dict) and "error" in body:
+        description = body.get("error_description")
+        return ApiError(body["error"], description if isinstance(description, str) else None)
+    if isinstance(body, dict) and "result" in body:
+        timing = body.get("time")
+        total = body.get("total")
+        return Success(
+            body["result"],
+            timing if isinstance(timing, dict) else None,
+            total if isinstance(total, int) else None,
+        )
+    return TransportFailure("bad-envelope", f"JSON without result or error: {type(body).__name__}")
+
+
+def _command_error(error: Any) -> Outcome:
+    """The first command's ``{error, error_description}`` of an ErrorInServerResponseException."""
+    errors = error.args[0] if error.args else None
+    first = next(iter(errors.values()), None) if isinstance(errors, dict) else None
+    if not isinstance(first, dict):
+        return ApiError(None, str(error))
+    description = first.get("error_description")
+    return ApiError(first.get("error"), description if isinstance(description, str) else None)
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the exceptions it chains (fast-bitrix24 chains with ``raise ... from``)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _failure(error: Exception) -> Outcome:
+    """What fast-bitrix24 raised, as an outcome; anything it does not document escapes."""
+    text = str(error)
+    status = next(
+        (e.status for e in _chain(error) if isinstance(e, aiohttp.ClientResponseError)), None
+    )
+    # After its retries it raises RuntimeError from the last retried error.
+    cause = error.__cause__ if isinstance(error, RuntimeError) else None
+    if isinstance(error, aiohttp.ContentTypeError | json.JSONDecodeError):
+        kind = "non-json"
+    elif isinstance(error, aiohttp.ClientResponseError | _NoRefresh) or isinstance(
+        cause, fast_bitrix24.srh.ServerError
+    ):
+        return ApiError(None, text, status)
+    elif isinstance(error, TimeoutError) or isinstance(cause, TimeoutError):
+        kind = "timeout"
+    elif isinstance(cause, aiohttp.ClientPayloadError | aiohttp.ClientConnectionError):
+        kind = "connection"
+    else:
+        raise error
+    return TransportFailure(kind, text, status)
+
+
+def factory(target: Target) -> FastBitrix24Adapter:
+    """``--client conformance.adapters.fast_bitrix24:factory``: ``call(raw=True)``."""
+    return FastBitrix24Adapter(target)
+
+
+def factory_default(target: Target) -> FastBitrix24DefaultAdapter:
+    """``--client conformance.adapters.fast_bitrix24:factory_default``: ``call``/``get_all``."""
+    return FastBitrix24DefaultAdapter(target)

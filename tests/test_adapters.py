@@ -1,0 +1,155 @@
+"""The adapters for real clients: each honours its baseline, and a known defect shows as the
+baseline states it (through `b24-conformance run`, in process)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conformance.api import Target, TransportFailure
+from conformance.cli import main
+from conformance.compliance import baseline_reasons
+from conformance.portal import FakePortal
+from conformance.portal.faults import Fault
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class AdapterRun:
+    spec: str
+    module: str
+    extra: str
+    options: tuple[str, ...]
+    baseline: str
+    #: cases the client passes
+    passing: tuple[str, ...]
+    #: case id -> text the failure message shows (beside the baseline's reason)
+    defects: dict[str, str]
+
+
+RUNS = {
+    "b24pysdk": AdapterRun(
+        "conformance.adapters.b24pysdk:factory",
+        "b24pysdk",
+        "b24pysdk",
+        ("--mode", "portal", "--tls"),
+        "b24pysdk.yaml",
+        passing=("get.success", "list.success-with-total", "get.not-found"),
+        defects={
+            "add.missing-code-100": "ValueError: Cannot convert Bitrix24 value to text: 100",
+            "retry.overload-limit-not-retried": "actual:   3 request(s)",
+        },
+    ),
+    "fast-bitrix24": AdapterRun(
+        "conformance.adapters.fast_bitrix24:factory",
+        "fast_bitrix24",
+        "fast-bitrix24",
+        ("--mode", "portal"),
+        "fast-bitrix24.yaml",
+        passing=("get.success", "add.success-language-map"),
+        defects={
+            "get.not-found": "actual:   None",
+            "transport.json-null-body": "TypeError: argument of type 'NoneType' is not iterable",
+        },
+    ),
+    "fast-bitrix24-default": AdapterRun(
+        "conformance.adapters.fast_bitrix24:factory_default",
+        "fast_bitrix24",
+        "fast-bitrix24",
+        ("--mode", "portal"),
+        "fast-bitrix24-default.yaml",
+        passing=(),
+        defects={
+            "get.success": "method batch: POST",
+            "list.empty": "actual:   []",
+        },
+    ),
+}
+
+
+def _installed(module: str, extra: str) -> None:
+    pytest.importorskip(
+        module, reason=f"{module} is not installed: pip install 'b24-conformance[{extra}]'"
+    )
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_adapter_honours_its_baseline_and_shows_its_defects(name: str, tmp_path: Path) -> None:
+    run = RUNS[name]
+    _installed(run.module, run.extra)
+    baseline = ROOT / "baselines" / run.baseline
+    cases = [*run.passing, *run.defects]
+    args = ["run", "--client", run.spec, *run.options, "--baseline", str(baseline)]
+    args += ["--report", str(tmp_path), *(f"--case={case}" for case in cases)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["client"]["name"] == name
+    outcomes = {case["id"]: case for case in report["cases"]}
+    assert {case: outcomes[case]["outcome"] for case in run.passing} == dict.fromkeys(
+        run.passing, "passed"
+    )
+    reasons = baseline_reasons(baseline)
+    for case, evidence in run.defects.items():
+        assert outcomes[case]["outcome"] == "xfailed", outcomes[case]["message"]
+        assert outcomes[case]["message"].startswith(f"expected failure ({reasons[case]})")
+        assert evidence in outcomes[case]["message"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "package", "extra"),
+    [
+        ("conformance.adapters.b24pysdk:factory", "b24pysdk", "b24pysdk"),
+        ("conformance.adapters.fast_bitrix24:factory", "fast_bitrix24", "fast-bitrix24"),
+    ],
+)
+def test_a_missing_client_is_a_usage_error_naming_the_extra(
+    spec: str, package: str, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, package, None)  # makes `import package` fail
+    monkeypatch.delitem(sys.modules, spec.partition(":")[0], raising=False)
+    result = CliRunner().invoke(main, ["run", "--client", spec, "--case", "get.success"])
+    assert result.exit_code == 2, result.output
+    assert f"pip install 'b24-conformance[{extra}]'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_b24pysdk_refuses_an_http_portal_and_names_tls() -> None:
+    _installed("b24pysdk", "b24pysdk")
+    from conformance.adapters.b24pysdk import factory
+
+    target = Target("http://127.0.0.1:1/rest/1/s/", "http://127.0.0.1:1/", 1, "s")
+    with pytest.raises(ValueError, match="--tls"):
+        factory(target)
+
+
+def test_fast_bitrix24_close_cancels_a_call_the_suite_gave_up_on() -> None:
+    _installed("fast_bitrix24", "fast-bitrix24")
+    from conformance.adapters.fast_bitrix24 import factory
+
+    with FakePortal(bucket=None, operating_limit=None) as portal:
+        portal.inject(Fault.stall(30))
+        adapter = factory(portal.target(timeout=2.0))
+        outcomes = []
+        worker = threading.Thread(
+            target=lambda: outcomes.append(adapter.call("crm.activity.badge.list", {}))
+        )
+        worker.start()
+        waited = time.monotonic() + 5
+        while not portal.requests and time.monotonic() < waited:
+            time.sleep(0.01)
+        adapter.close()
+        worker.join(5)
+        assert not worker.is_alive(), "the stalled call outlived close()"
+        assert len(portal.requests) == 1
+    assert len(outcomes) == 1
+    assert isinstance(outcomes[0], TransportFailure)
+    assert outcomes[0].kind == "timeout"

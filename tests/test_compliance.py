@@ -1,0 +1,202 @@
+"""The compliance publication: a pure function of the kept run records and the baselines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from conformance import schemas
+from conformance.compliance import (
+    BADGES_DIR,
+    KNOWN_CLIENTS,
+    RECORDS_DIR,
+    ClientRecord,
+    badge,
+    compliance_command,
+    compliance_document,
+    load_records,
+    publication,
+    render_markdown,
+    trim_report,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _case(cid: str, outcome: str, level: str = "must", mode: str = "portal", message: str = ""):
+    return {"id": cid, "mode": mode, "level": level, "outcome": outcome, "message": message}
+
+
+def _report(name: str, cases: list[dict[str, Any]], started: str) -> dict[str, Any]:
+    return {
+        "suite": {"version": "9.9.9"},
+        "client": {"name": name, "spec": f"{name}:factory", "capabilities": ["status"]},
+        "mode": "portal",
+        "profile": "wire",
+        "seed": None,
+        "started": started,
+        "baseline": f"baselines/{name}.yaml",
+        "cases": cases,
+        "baseline_problems": [],
+        "summary": {"passed": 0, "failed": 0, "xfailed": 0, "skipped": 0, "errored": 0},
+    }
+
+
+def _record(name: str, cases: list[dict[str, Any]], reasons: dict[str, str], started: str):
+    run = {
+        "spec": f"{name}:factory",
+        "command": f"b24-conformance run --client {name}:factory",
+        "package": name,
+        "version": "1.0",
+        "python": "3.12.0",
+        "exit_code": 0,
+    }
+    return ClientRecord(name, _report(name, cases, started), run, reasons)
+
+
+GOOD = _record(
+    "good",
+    [
+        _case("get.success", "passed"),
+        _case("get.not-found", "passed"),
+        _case("list.empty", "passed", "should"),
+        _case("auth.error-oauth", "skipped", "may", message="needs capability 'oauth' (...)"),
+    ],
+    {},
+    "2026-01-02T10:00:00+00:00",
+)
+BAD = _record(
+    "bad",
+    [
+        _case("get.success", "passed"),
+        _case("get.success", "xfailed", mode="stub"),
+        _case("get.not-found", "xfailed"),
+        _case("list.empty", "errored", "should", message="an exception escaped\nTraceback"),
+        _case("auth.error-oauth", "passed", "may"),
+    ],
+    {"get.success": "loses the code; leaks the secret", "get.not-found": "loses the code"},
+    "2026-01-03T09:00:00+00:00",
+)
+
+
+def test_the_committed_publication_is_what_the_kept_records_generate() -> None:
+    files = publication(load_records(ROOT))
+    for relative, text in files.items():
+        committed = (ROOT / relative).read_text(encoding="utf-8")
+        assert committed == text, f"{relative} differs: run `b24-conformance compliance --no-run`"
+    badges = {p.relative_to(ROOT).as_posix() for p in (ROOT / BADGES_DIR).glob("*.json")}
+    assert badges == {path for path in files if path.startswith(BADGES_DIR)}
+
+
+def test_the_kept_reports_are_valid_reports_of_every_known_client() -> None:
+    validator = schemas.validator(schemas.uri("report.json"))
+    for client in KNOWN_CLIENTS:
+        report = json.loads((ROOT / RECORDS_DIR / client.name / "report.json").read_text())
+        assert list(validator.iter_errors(report)) == []
+        assert report["client"]["spec"] == client.spec
+
+
+def test_a_case_failing_in_any_mode_fails_and_the_summary_counts_per_level() -> None:
+    document = compliance_document([GOOD, BAD])
+    assert document["date"] == "2026-01-03"
+    assert document["suite"] == {"version": "9.9.9"}
+    rows = {row["id"]: (row["level"], row["results"]) for row in document["cases"]}
+    assert rows == {
+        "get.success": ("must", {"good": "pass", "bad": "fail"}),
+        "get.not-found": ("must", {"good": "pass", "bad": "fail"}),
+        "list.empty": ("should", {"good": "pass", "bad": "fail"}),
+        "auth.error-oauth": ("may", {"good": "skip", "bad": "pass"}),
+    }
+    assert [row["id"] for row in document["cases"]][-1] == "auth.error-oauth"
+    good, bad = document["clients"]
+    assert good["summary"]["may"] == {"pass": 0, "fail": 0, "skip": 1}
+    assert bad["summary"]["must"] == {"pass": 0, "fail": 2, "skip": 0}
+    assert bad["summary"]["all"] == {"pass": 1, "fail": 3, "skip": 0}
+
+
+def test_defects_are_the_baseline_statements_with_the_cases_that_show_them() -> None:
+    good, bad = compliance_document([GOOD, BAD])["clients"]
+    assert good["defects"] == []
+    assert good["skipped"] == [
+        {"reason": "needs capability 'oauth' (...)", "cases": ["auth.error-oauth"]}
+    ]
+    assert bad["defects"] == [
+        {"reason": "loses the code", "cases": ["get.success", "get.not-found"]},
+        {"reason": "leaks the secret", "cases": ["get.success"]},
+        {"reason": "not in the baseline: an exception escaped", "cases": ["list.empty"]},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("must", "everything", "color"),
+    [
+        ((10, 0), (12, 0), "brightgreen"),
+        ((10, 0), (11, 1), "green"),
+        ((9, 1), (9, 1), "yellow"),
+        ((5, 5), (5, 5), "orange"),
+        ((4, 6), (4, 6), "red"),
+        ((0, 0), (0, 3), "red"),
+    ],
+)
+def test_badge_color_follows_the_must_rate(
+    must: tuple[int, int], everything: tuple[int, int], color: str
+) -> None:
+    summary = {
+        "must": {"pass": must[0], "fail": must[1], "skip": 0},
+        "all": {"pass": everything[0], "fail": everything[1], "skip": 2},
+    }
+    document = badge({"summary": summary})
+    assert document["schemaVersion"] == 1
+    assert document["color"] == color
+    assert document["message"].startswith(f"{everything[0]}/{sum(everything)} passed")
+
+
+def test_the_markdown_shows_clients_defects_and_the_matrix() -> None:
+    text = render_markdown(compliance_document([GOOD, BAD]))
+    assert "| `good` | good 1.0 | portal | status | 100% (2/2) |" in text
+    assert "- loses the code. Cases: `get.success`, `get.not-found`" in text
+    assert "| `get.success` | ✅ | ❌ |" in text
+    assert "### may (1 cases)" in text
+    assert "do not edit" in text
+
+
+def test_publication_names_every_file_it_generates() -> None:
+    files = publication([GOOD, BAD])
+    assert set(files) == {
+        "docs/compliance.json",
+        "docs/compliance.md",
+        "docs/badges/good.json",
+        "docs/badges/bad.json",
+    }
+    assert json.loads(files["docs/badges/bad.json"])["color"] == "red"
+
+
+def test_trimmed_reports_keep_what_the_publication_reads_and_their_schema() -> None:
+    full = _report("bad", BAD.report["cases"], "2026-01-03T09:00:00+00:00")
+    full["cases"][0].update(reproduction="curl ...", rerun="b24-conformance run ...", duration=1.0)
+    trimmed = trim_report(full)
+    assert list(schemas.validator(schemas.uri("report.json")).iter_errors(trimmed)) == []
+    assert trimmed["cases"][3]["message"] == "an exception escaped"
+    assert "reproduction" not in trimmed["cases"][0]
+    record = ClientRecord("bad", trimmed, BAD.run, BAD.reasons)
+    assert compliance_document([record]) == compliance_document([BAD])
+
+
+def test_the_command_regenerates_from_kept_records_without_running(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "baselines", tmp_path / "baselines")
+    shutil.copytree(ROOT / RECORDS_DIR, tmp_path / RECORDS_DIR)
+    result = CliRunner().invoke(compliance_command, ["--root", str(tmp_path), "--no-run"])
+    assert result.exit_code == 0, result.output
+    for relative, text in publication(load_records(ROOT)).items():
+        assert (tmp_path / relative).read_text(encoding="utf-8") == text
+
+
+def test_the_command_wants_the_repository_root(tmp_path: Path) -> None:
+    result = CliRunner().invoke(compliance_command, ["--root", str(tmp_path), "--no-run"])
+    assert result.exit_code == 2
+    assert "baselines/" in result.output
