@@ -46,6 +46,16 @@ def _read_body(file: str) -> tuple[str, Any]:
         raise UsageProblem(f"{label} is not JSON: {exc}") from None
 
 
+FORMAT_OPTION = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for machines.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="b24-conformance")
 def main() -> None:
@@ -68,13 +78,7 @@ def main() -> None:
     default=None,
     help="The HTTP status the body came with; checked against the error catalogue.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@FORMAT_OPTION
 def validate(method: str, file: str, profile: str, status: int | None, output_format: str) -> None:
     """Validate a whole response body of METHOD read from FILE ('-' for stdin).
 
@@ -380,13 +384,7 @@ def _preflight(
 
 
 @main.command()
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@FORMAT_OPTION
 def cases(output_format: str) -> None:
     """List the case catalogue: id, level, source, modes and description."""
     from conformance.case import all_cases
@@ -419,13 +417,7 @@ def cases(output_format: str) -> None:
 
 
 @main.command()
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@FORMAT_OPTION
 def coverage(output_format: str) -> None:
     """Which numbered CONTRACT.md checks have cases, and which do not."""
     from conformance import _data

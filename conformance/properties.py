@@ -236,7 +236,8 @@ def _example_transport(mode: str, target: Target | None) -> ExampleTransport | N
 # ---------------------------------------------------------------------------------------------
 # Generated exchanges
 
-_TIME: Final = {
+#: A realistic time block for answers whose timing is not the point.
+SAMPLE_TIME: Final = {
     "start": 1774257804,
     "finish": 1774257804.1,
     "duration": 0.1,
@@ -265,7 +266,7 @@ def fidelity_exchanges(draw: st.DrawFn) -> Exchange:
     else:
         params = {"code": draw(gen.badge_codes())}
         result = True if method == _DELETE else {"badge": {**_BADGE, "code": params["code"]}}
-    answer = ScriptedResponse(status=200, body={"result": result, "time": dict(_TIME)})
+    answer = ScriptedResponse(status=200, body={"result": result, "time": dict(SAMPLE_TIME)})
     return Exchange(method, params, answer)
 
 

@@ -37,7 +37,7 @@ from conformance.engine import (
     offline_target,
     run_case,
 )
-from conformance.properties import HYPOTHESIS_PROFILES, PROPERTIES, run_property
+from conformance.properties import HYPOTHESIS_PROFILES, PROPERTIES, SAMPLE_TIME, run_property
 from conformance.transports import ReplayTransport, StubTransport, make_transport
 
 if TYPE_CHECKING:
@@ -87,14 +87,7 @@ def _smoke_case() -> Case:
     body = {
         "result": {"badges": []},
         "total": 0,
-        "time": {
-            "start": 1774257804,
-            "finish": 1774257804.1,
-            "duration": 0.1,
-            "processing": 0,
-            "date_start": "2026-03-23T12:23:24+03:00",
-            "date_finish": "2026-03-23T12:23:24+03:00",
-        },
+        "time": dict(SAMPLE_TIME),
     }
     step = Step(
         method="crm.activity.badge.list",
