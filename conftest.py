@@ -2,18 +2,12 @@
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
+
+from conformance.properties import register_profiles
 
 pytest_plugins = ["pytester"]
 
-settings.register_profile("dev", max_examples=100)
-# CI is repeatable: the same examples every run, and a blob to replay a failure.
-settings.register_profile(
-    "ci",
-    max_examples=100,
-    derandomize=True,
-    print_blob=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+# The package's profiles: dev locally, ci (derandomized, with a replay blob) when CI is set.
+register_profiles()
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
