@@ -159,11 +159,17 @@ def canary_secrets() -> tuple[str, str]:
     return secrets.token_hex(8), "tok" + secrets.token_hex(12)
 
 
+def mode_reason(mode: str, modes: tuple[str, ...], what: str = "case") -> str | None:
+    """Why ``mode`` skips a case (or property) that runs only in ``modes``; None if it runs."""
+    if mode in modes:
+        return None
+    return f"{mode} mode cannot express this {what} (it runs in {', '.join(modes)})"
+
+
 def skip_reason(
     case: Case, mode: str, capabilities: frozenset[str], adapter_name: str
 ) -> str | None:
-    if mode not in case.modes:
-        return f"{mode} mode cannot express this case (it runs in {', '.join(case.modes)})"
+    """Why a case does not run for this adapter: a capability it does not declare."""
     needed = set(case.needs) | ({"oauth"} if case.auth == "oauth" else set())
     for capability in sorted(needed - capabilities):
         return (
@@ -232,14 +238,9 @@ def run_case(
 ) -> CaseResult:
     """Run every step of a case and judge it; never raises for client or adapter faults."""
     secret, token = canaries or canary_secrets()
-    if mode not in case.modes:
-        return CaseResult(
-            case.id,
-            mode,
-            "skipped",
-            f"{mode} mode cannot express this case (it runs in {', '.join(case.modes)})",
-            level=case.level,
-        )
+    if reason := mode_reason(mode, case.modes):
+        # Before any transport is made: a portal need not start for a case it cannot serve.
+        return CaseResult(case.id, mode, "skipped", reason, level=case.level)
     transport = transport or make_transport(mode)
     target_for = getattr(transport, "target_for", None)
     target = (

@@ -44,7 +44,7 @@ from conformance.case import (
     Timing,
     expectation_from,
 )
-from conformance.engine import DEFAULT_DEADLINE, CaseResult, Failure, run_case
+from conformance.engine import DEFAULT_DEADLINE, CaseResult, Failure, mode_reason, run_case
 from conformance.transports import (
     SECRET_PLACEHOLDER,
     TOKEN_PLACEHOLDER,
@@ -615,11 +615,8 @@ def run_property(
     chosen = _seed_for(property_id, options, seed)
     rerun = rerun_command(prop.id, client or client_spec(factory), mode, chosen)
     result = CaseResult(prop.id, mode, "passed", level=prop.level)
-    if mode not in prop.modes:
-        result.outcome = "skipped"
-        result.message = (
-            f"{mode} mode cannot express this property (it runs in {', '.join(prop.modes)})"
-        )
+    if reason := mode_reason(mode, prop.modes, "property"):
+        result.outcome, result.message = "skipped", reason
         return result
     if mode == "portal" and target is not None and target.ca_bundle is not None:
         rerun += " --tls"

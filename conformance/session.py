@@ -292,13 +292,14 @@ class RunSession:
         elif item in PROPERTIES:
             result = self._run_property(item, mode)
         else:
+            case = case_by_id(item)
+            # A skipped case needs no transport (and must not start a portal).
+            transport = make_transport(mode, tls=self.config.tls) if mode in case.modes else None
             result = run_case(
-                case_by_id(item),
+                case,
                 self.factory,
                 mode,
-                transport=make_transport(mode, tls=self.config.tls)
-                if mode in case_by_id(item).modes
-                else None,
+                transport=transport,
                 deadline=self.config.deadline,
                 rerun=self.rerun_command(item, mode),
             )
