@@ -8,9 +8,10 @@ from pathlib import Path
 import yaml
 
 from conformance import schemas
+from conformance.errors import UsageError
 
 
-class BaselineError(ValueError):
+class BaselineError(UsageError):
     """A baseline file that cannot be read or breaks its format."""
 
 

@@ -11,20 +11,24 @@ import click
 
 from conformance import __version__, schemas
 from conformance._data import DataNotFoundError
-from conformance.live.command import base_url_option, budget_options, live_run_args
+from conformance._options import run_options
+from conformance.errors import EXIT_CONFORMANT, EXIT_NONCONFORMANT, EXIT_USAGE, UsageError
+from conformance.live.command import base_url_option
 from conformance.validation import ValidationResult, Violation, validate_response
 
-EXIT_OK = 0
-EXIT_NONCONFORMANT = 1
-EXIT_USAGE = 2
-#: SIGINT or SIGTERM ended the run (after a live run's cleanup): 128 + SIGINT, as shells say.
-EXIT_INTERRUPTED = 130
+EXIT_OK = EXIT_CONFORMANT
 
 
-class UsageProblem(click.ClickException):
-    """A usage or configuration error, said in one line; exit code 2."""
+class _Commands(click.Group):
+    """The command group: a UsageError from the core is said in one line, exit code 2."""
 
-    exit_code = EXIT_USAGE
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            problem = click.ClickException(str(exc))
+            problem.exit_code = EXIT_USAGE  # type: ignore[misc]  # click reads it per instance
+            raise problem from None
 
 
 def _reject_constant(name: str) -> Any:
@@ -37,13 +41,13 @@ def _read_body(file: str) -> tuple[str, Any]:
     try:
         raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
-        raise UsageProblem(f"cannot read {label}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read {label}: {exc.strerror or exc}") from None
     try:
         return label, json.loads(raw.decode("utf-8-sig"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
-        raise UsageProblem(f"{label} is not JSON: it is not UTF-8 text") from None
+        raise UsageError(f"{label} is not JSON: it is not UTF-8 text") from None
     except ValueError as exc:
-        raise UsageProblem(f"{label} is not JSON: {exc}") from None
+        raise UsageError(f"{label} is not JSON: {exc}") from None
 
 
 FORMAT_OPTION = click.option(
@@ -56,7 +60,7 @@ FORMAT_OPTION = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="b24-conformance")
 def main() -> None:
     """Contract tests for the Bitrix24 REST methods crm.activity.badge.*."""
@@ -88,12 +92,12 @@ def validate(method: str, file: str, profile: str, status: int | None, output_fo
     try:
         method = schemas.canonical_method(method)
     except schemas.UnknownMethodError as exc:
-        raise UsageProblem(str(exc)) from None
+        raise UsageError(str(exc)) from None
     label, body = _read_body(file)
     try:
         result = validate_response(method, body, profile=profile, status=status)  # type: ignore[arg-type]
     except DataNotFoundError as exc:
-        raise UsageProblem(str(exc)) from None
+        raise UsageError(str(exc)) from None
     if output_format == "json":
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -133,102 +137,32 @@ def _render_violation(number: int, violation: Violation) -> list[str]:
 # run
 
 
-class _Holder:
-    """Receives the finished RunSession from the plugin: pytest's return code says too little."""
-
-    def __init__(self) -> None:
-        self.session: Any = None
-        #: --base-url, handed to the plugin in process (it never goes through pytest's argv)
-        self.base_url: str | None = None
-        #: SIGINT or SIGTERM ended the run (pytest's own INTERRUPTED is also what
-        #: pytest.exit(returncode=2) looks like, so it cannot tell)
-        self.interrupted = False
-
-    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
-        # Also called for pytest.exit(), which is how the plugin reports usage problems.
-        self.interrupted = isinstance(excinfo.value, KeyboardInterrupt)
-
-    def pytest_configure(self, config: Any) -> None:
-        from conformance.plugin import HOLDER_KEY
-
-        config.stash[HOLDER_KEY] = self
-
-
 @main.command(context_settings={"ignore_unknown_options": False})
-@click.option(
-    "--client",
-    default="reference",
-    show_default=True,
-    help="reference, miniature:NAME or package.module:factory.",
-)
-@click.option(
-    "--mode",
-    "modes",
-    multiple=True,
-    type=click.Choice(["stub", "replay", "portal", "live"]),
-    help="Transport; repeat for several. Default: stub, replay and portal (a server on "
-    "127.0.0.1); live: your portal from B24_WEBHOOK_URL, see docs/live.md.",
-)
-@click.option(
-    "--tls",
-    is_flag=True,
-    help="Serve portal mode (and the live gateway) over https (CA bundle in Target.ca_bundle).",
-)
-@click.option(
-    "--allow-writes",
-    is_flag=True,
-    help="Live: also run the stateful cases, which add (and delete) badges under a run prefix.",
+@run_options(
+    "client",
+    "mode",
+    "tls",
+    "allow_writes",
 )
 @base_url_option
-@budget_options
-@click.option(
-    "--cassettes",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Replay the cassettes in this directory (e.g. from `record`) instead of the catalogue's.",
-)
-@click.option("--record", "record_dir", hidden=True, type=click.Path(path_type=Path))
-@click.option(
-    "--hypothesis-profile",
-    type=click.Choice(["dev", "ci", "live"]),
-    default="ci",
-    show_default=True,
-    help="Profile of the generated-input properties.",
-)
-@click.option(
-    "--validate-protocol",
-    is_flag=True,
-    help="cmd: clients: validate every harness message both ways.",
-)
-@click.option(
-    "--no-properties",
-    is_flag=True,
-    help="Run the fixed cases only, not the generated-input properties.",
-)
-@click.option(
-    "--report",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Write report.json, report.md and junit.xml into this directory.",
+@run_options(
+    "budget_rate",
+    "budget_burst",
+    "max_requests",
+    "cassettes",
+    "record",
+    "run_id",
+    "hypothesis_profile",
+    "validate_protocol",
+    "no_properties",
+    "report",
 )
 @click.option(
     "-k",
     "keyword",
     help="Select cases by pytest keyword expression (ids look like stub-get.not-found).",
 )
-@click.option("--case", "case_ids", multiple=True, help="Run only this case id; repeatable.")
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML file listing the client's expected failures.",
-)
-@click.option("--seed", type=int, help="Seed for generated inputs (recorded in the report).")
-@click.option("--profile", type=click.Choice(schemas.PROFILES), default="wire", show_default=True)
-@click.option(
-    "--deadline",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
-    show_default=True,
-    help="Seconds one client call may take before it counts as hung.",
-)
+@run_options("case", "baseline", "seed", "deadline")
 @click.option(
     "-v", "--verbose", count=True, help="Show every case (-v) and pytest's full output (-vv)."
 )
@@ -240,28 +174,11 @@ class _Holder:
     help="Spread the run over N worker processes (pytest-xdist), or 'auto'; one portal each.",
 )
 def run(
-    client: str,
-    modes: tuple[str, ...],
-    report: Path | None,
     keyword: str | None,
-    case_ids: tuple[str, ...],
-    baseline: Path | None,
-    seed: int | None,
-    profile: str,
-    deadline: float,
     verbose: int,
-    tls: bool,
-    hypothesis_profile: str,
-    validate_protocol: bool,
-    no_properties: bool,
-    allow_writes: bool,
-    base_url: str | None,
-    budget_rate: float,
-    budget_burst: int,
-    max_requests: int,
-    cassettes: Path | None,
-    record_dir: Path | None,
     processes: str | None,
+    base_url: str | None,
+    **values: Any,
 ) -> None:
     """Check a client against the case catalogue and the generated-input properties.
 
@@ -269,114 +186,17 @@ def run(
     docs/live.md). Exits 0 when it conforms, 1 when not, 2 on a usage error, 3 when the
     adapter is broken, 130 when interrupted.
     """
-    import pytest
+    from conformance.config import build_config
+    from conformance.runner import run_suite
 
-    from conformance.baseline import BaselineError, load_baseline
-    from conformance.clients import ClientSpecError, load_factory
-
-    try:
-        load_factory(client)
-        if baseline is not None:
-            load_baseline(baseline)
-    except (ClientSpecError, BaselineError) as exc:
-        raise UsageProblem(str(exc)) from None
-    if processes is not None and "live" in modes:
-        raise UsageProblem("--numprocesses: a live run cannot be split over processes")
-    if cassettes is not None:
-        modes = modes or ("replay",)
-        if "replay" not in modes:
-            raise UsageProblem("--cassettes applies to --mode replay only")
-    live_args = live_run_args(
-        modes,
-        allow_writes=allow_writes,
-        base_url=base_url,
-        budget_rate=budget_rate,
-        budget_burst=budget_burst,
-        max_requests=max_requests,
-        record_dir=record_dir,
+    sys.exit(
+        run_suite(
+            build_config(values, base_url=base_url),
+            verbose=verbose,
+            keyword=keyword,
+            processes=processes,
+        )
     )
-    suite_dir = Path(__file__).parent / "suite"
-    args = [
-        "--pyargs",
-        "conformance.suite",
-        "-c",
-        str(suite_dir / "pytest.ini"),
-        "--rootdir",
-        str(suite_dir),
-        "-p",
-        "no:cacheprovider",
-        "--no-header",
-        ("--tb=no", "--tb=line", "--tb=short")[min(verbose, 2)],
-        "--show-capture=no",
-        # The CLI imported the package before pytest could mark it for assertion rewriting.
-        "-W",
-        "ignore::pytest.PytestAssertRewriteWarning",
-        "-v" if verbose else "-q",
-        "--b24-client",
-        client,
-        "--b24-profile",
-        profile,
-        "--b24-deadline",
-        str(deadline),
-    ]
-    args += [f"--b24-mode={mode}" for mode in modes]
-    args += live_args
-    if cassettes is not None:
-        args.append(f"--b24-cassettes={cassettes}")
-    args += [f"--b24-case={case_id}" for case_id in case_ids]
-    valued = {
-        "--b24-report": report,
-        "--b24-baseline": baseline,
-        "--b24-seed": seed,
-        "--b24-hypothesis-profile": hypothesis_profile,
-    }
-    args += [f"{name}={value}" for name, value in valued.items() if value is not None]
-    if keyword:
-        args += ["-k", keyword]
-    flags = {
-        "--b24-tls": tls,
-        "--b24-validate-protocol": validate_protocol,
-        "--b24-no-properties": no_properties,
-    }
-    args += [flag for flag, wanted in flags.items() if wanted]
-    if processes is not None:
-        _preflight(client, case_ids, modes, validate_protocol)
-        args += ["-p", "xdist", "-n", processes]
-    holder = _Holder()
-    holder.base_url = base_url
-    code = int(pytest.main(args, plugins=[holder]))
-    if holder.session is not None and code in (0, 1):
-        sys.exit(holder.session.exit_code())
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        raise UsageProblem(f"no case matches -k {keyword!r}" if keyword else "no case selected")
-    if code == pytest.ExitCode.USAGE_ERROR:
-        sys.exit(EXIT_USAGE)
-    if holder.interrupted:
-        sys.exit(EXIT_INTERRUPTED)
-    sys.exit(code)
-
-
-def _preflight(
-    client: str, case_ids: tuple[str, ...], modes: tuple[str, ...], validate: bool
-) -> None:
-    """With worker processes, check usage and smoke-test the adapter here, once, so a broken
-    adapter still exits 3 (a worker's exit would only say that it crashed)."""
-    from conformance.session import AdapterBroken, RunConfig, RunSession
-    from conformance.session import UsageProblem as RunUsageProblem
-
-    config = RunConfig(client=client, case_ids=case_ids, validate_protocol=validate)
-    if modes:
-        config.modes = modes
-    session = RunSession(config)
-    try:
-        session.prepare()
-    except RunUsageProblem as exc:
-        raise UsageProblem(str(exc)) from None
-    except AdapterBroken as exc:
-        click.echo(f"the adapter is broken: {exc}", err=True)
-        sys.exit(3)
-    finally:
-        session.close()
 
 
 # ---------------------------------------------------------------------------------------------

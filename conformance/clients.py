@@ -8,6 +8,7 @@ import shutil
 from typing import Final
 
 from conformance.api import AdapterFactory
+from conformance.errors import UsageError
 
 BUILTIN_CLIENTS: Final = {"reference": "conformance.reference:factory"}
 
@@ -18,7 +19,7 @@ SPEC_FORMS: Final = (
 )
 
 
-class ClientSpecError(ValueError):
+class ClientSpecError(UsageError):
     """A ``--client`` value that names no adapter factory; the message says what is allowed."""
 
 

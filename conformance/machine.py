@@ -45,7 +45,7 @@ from conformance.api import (
     Target,
     TransportFailure,
 )
-from conformance.engine import DEFAULT_DEADLINE, CaseResult, Failure
+from conformance.results import DEFAULT_DEADLINE, CaseResult, Failure
 
 __all__ = ["DEFAULT_PREFIX", "LIVE_LANGUAGES", "badge_registry_machine", "run_machine"]
 

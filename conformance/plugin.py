@@ -13,24 +13,18 @@ from typing import Any
 import pytest
 
 from conformance._network import network_guard
-from conformance.baseline import EMPTY, BaselineError, load_baseline
-from conformance.case import MODES
-from conformance.engine import DEFAULT_DEADLINE, CaseResult
-from conformance.live.budget import DEFAULT_BURST, DEFAULT_MAX_REQUESTS, DEFAULT_RATE
-from conformance.session import (
-    EXIT_ADAPTER_BROKEN,
-    EXIT_USAGE,
-    OUTCOMES,
-    AdapterBroken,
-    RunConfig,
-    RunSession,
-    UsageProblem,
-)
+from conformance.config import RUN_OPTIONS, build_config
+from conformance.errors import EXIT_ADAPTER_BROKEN, EXIT_USAGE, AdapterBroken, UsageError
+from conformance.results import OUTCOMES, CaseResult
+from conformance.runner import RunPlugin
+from conformance.session import RunSession
 
 SESSION_KEY = pytest.StashKey[RunSession]()
-HOLDER_KEY = pytest.StashKey[Any]()
 # pytest.exit inside collection becomes a collection error: hold it until collection ends.
 EXIT_KEY = pytest.StashKey[tuple[str, int]]()
+#: The key of a run's option values in a pytest-xdist worker's ``workerinput``.
+WORKER_VALUES = "b24_values"
+PREFIX = "--b24-"
 
 
 class Errored(Exception):
@@ -38,142 +32,62 @@ class Errored(Exception):
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The ``--b24-*`` options: the same table as ``b24-conformance run``'s."""
     group = parser.getgroup("b24-conformance", "Bitrix24 badge conformance suite")
-    group.addoption(
-        "--b24-client",
-        default="reference",
-        help="adapter: reference, miniature:NAME or package.module:factory",
-    )
-    group.addoption(
-        "--b24-mode",
-        action="append",
-        choices=(*MODES, "live"),
-        help="transport; repeat for several (default: stub, replay, portal; live: a real "
-        "portal from B24_WEBHOOK_URL)",
-    )
-    group.addoption(
-        "--b24-case", action="append", default=[], help="run only this case id; repeatable"
-    )
-    group.addoption(
-        "--b24-report", default=None, help="write report.json, report.md and junit.xml here"
-    )
-    group.addoption(
-        "--b24-baseline", default=None, help="YAML file of the client's expected failures"
-    )
-    group.addoption("--b24-seed", type=int, default=None, help="seed for generated inputs")
-    group.addoption(
-        "--b24-profile",
-        default="wire",
-        choices=("docs", "wire"),
-        help="contract profile (default: wire)",
-    )
-    group.addoption("--b24-tls", action="store_true", help="serve portal mode over https")
-    group.addoption(
-        "--b24-hypothesis-profile",
-        default="ci",
-        choices=("dev", "ci", "live"),
-        help="hypothesis profile of the generated-input properties (default: ci)",
-    )
-    group.addoption(
-        "--b24-validate-protocol",
-        action="store_true",
-        help="validate every harness message both ways (cmd: clients)",
-    )
-    group.addoption("--b24-no-properties", action="store_true", help="run the fixed cases only")
-    group.addoption(
-        "--b24-allow-writes",
-        action="store_true",
-        help="live mode: run the stateful cases, which add and delete prefixed badges",
-    )
-    group.addoption(
-        "--b24-budget-rate",
-        type=float,
-        default=DEFAULT_RATE,
-        help=f"live mode: requests per second after the burst (default: {DEFAULT_RATE:g})",
-    )
-    group.addoption(
-        "--b24-budget-burst",
-        type=int,
-        default=DEFAULT_BURST,
-        help=f"live mode: the portal's bucket size (default: {DEFAULT_BURST})",
-    )
-    group.addoption(
-        "--b24-max-requests",
-        type=int,
-        default=DEFAULT_MAX_REQUESTS,
-        help=f"live mode: requests one run may make (default: {DEFAULT_MAX_REQUESTS})",
-    )
-    group.addoption("--b24-record", default=None, help="live mode: write cassettes here")
-    group.addoption("--b24-run-id", default=None, help="live mode: the run id in code prefixes")
-    group.addoption(
-        "--b24-cassettes", default=None, help="replay mode: play the cassettes in this directory"
-    )
-    group.addoption(
-        "--b24-deadline",
-        type=float,
-        default=DEFAULT_DEADLINE,
-        help="seconds a client call may take",
-    )
+    for option in RUN_OPTIONS:
+        flag = PREFIX + option.name
+        if option.kind == "flag":
+            group.addoption(flag, action="store_true", help=option.help)
+        elif option.kind == "multiple":
+            group.addoption(flag, action="append", default=[], help=option.help)
+        else:
+            converter = {"int": int, "float": float}.get(option.kind, str)
+            group.addoption(flag, type=converter, default=option.default, help=option.help)
+
+
+def _values(config: pytest.Config) -> dict[str, Any]:
+    return {option.dest: config.getoption(PREFIX + option.name) for option in RUN_OPTIONS}
+
+
+def _run_plugin(config: pytest.Config) -> RunPlugin | None:
+    """The run the CLI prepared and handed in as a plugin object, if it did."""
+    plugins = config.pluginmanager.get_plugins()
+    return next((plugin for plugin in plugins if isinstance(plugin, RunPlugin)), None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist controller: a worker rebuilds the run's configuration from its values."""
+    plugin = _run_plugin(node.config)
+    if plugin is not None:
+        node.workerinput[WORKER_VALUES] = dict(plugin.session.config.values)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    report = config.getoption("--b24-report", None)
+    plugin = _run_plugin(config)
+    report = (
+        plugin.session.config.report_dir
+        if plugin is not None
+        else config.getoption("--b24-report", None)
+    )
     if report and not getattr(config.option, "xmlpath", None):
         # junitxml reads this option in its own pytest_configure, which runs after ours.
         config.option.xmlpath = str(Path(report) / "junit.xml")
 
 
-def _config(config: pytest.Config) -> RunConfig:
-    baseline_path = config.getoption("--b24-baseline")
-    report = config.getoption("--b24-report")
-    try:
-        baseline = load_baseline(baseline_path) if baseline_path else EMPTY
-    except BaselineError as exc:
-        raise UsageProblem(str(exc)) from None
-    modes = tuple(config.getoption("--b24-mode") or MODES)
-    cassettes = config.getoption("--b24-cassettes")
-    return RunConfig(
-        client=config.getoption("--b24-client"),
-        modes=modes,
-        report_dir=Path(report) if report else None,
-        baseline=baseline,
-        seed=config.getoption("--b24-seed"),
-        profile=config.getoption("--b24-profile"),
-        deadline=config.getoption("--b24-deadline"),
-        case_ids=tuple(config.getoption("--b24-case")),
-        tls=config.getoption("--b24-tls"),
-        hypothesis_profile=config.getoption("--b24-hypothesis-profile"),
-        validate_protocol=config.getoption("--b24-validate-protocol"),
-        properties=not config.getoption("--b24-no-properties"),
-        live=_live_settings(config) if "live" in modes else None,
-        cassettes=Path(cassettes) if cassettes else None,
-    )
-
-
-def _live_settings(config: pytest.Config) -> Any:
-    from conformance.live.budget import BudgetSettings
-    from conformance.live.run import LiveSettings
-
-    record = config.getoption("--b24-record")
-    try:
-        budget = BudgetSettings(
-            rate=config.getoption("--b24-budget-rate"),
-            burst=config.getoption("--b24-budget-burst"),
-            max_requests=config.getoption("--b24-max-requests"),
-        )
-    except ValueError as exc:
-        raise UsageProblem(str(exc)) from None
-    holder = config.stash.get(HOLDER_KEY, None)
-    return LiveSettings(
-        allow_writes=config.getoption("--b24-allow-writes"),
-        budget=budget,
-        record_dir=Path(record) if record else None,
-        run_id=config.getoption("--b24-run-id"),
-        tls=config.getoption("--b24-tls"),
-        # The CLI hands --base-url over in process: a secret never goes through argv twice.
-        base_url=getattr(holder, "base_url", None),
-    )
+def _new_session(config: pytest.Config) -> RunSession:
+    """The session of a run that the CLI did not prepare: plain pytest, or an xdist worker."""
+    worker_values = getattr(config, "workerinput", {}).get(WORKER_VALUES)
+    if worker_values is not None:
+        run_config = build_config(worker_values)
+    else:
+        run_config = build_config(_values(config), prefix=PREFIX)
+    session = RunSession(run_config)
+    # Registered first: a live run interrupted while it prepares still cleans up.
+    config.add_cleanup(session.close)
+    session.prepare()
+    return session
 
 
 def _session(config: pytest.Config) -> RunSession | None:
@@ -187,12 +101,13 @@ def _session(config: pytest.Config) -> RunSession | None:
         )
         return None
     if SESSION_KEY not in config.stash:
+        plugin = _run_plugin(config)
         try:
-            session = RunSession(_config(config))
-            # Registered first: a live run interrupted while it prepares still cleans up.
-            config.add_cleanup(session.close)
-            session.prepare()
-        except UsageProblem as exc:
+            if plugin is not None and not _is_worker(config):
+                session = plugin.session
+            else:
+                session = _new_session(config)
+        except UsageError as exc:
             config.stash[EXIT_KEY] = (f"usage error: {exc}", EXIT_USAGE)
             return None
         except AdapterBroken as exc:
@@ -253,7 +168,12 @@ def _controller_session(config: pytest.Config) -> RunSession | None:
     exported = config.stash.get(WORKER_RESULTS_KEY, [])
     if not exported:
         return None
-    run = RunSession(_config(config))
+    plugin = _run_plugin(config)
+    run = (
+        plugin.session
+        if plugin is not None
+        else RunSession(build_config(_values(config), prefix=PREFIX))
+    )
     for part in exported:
         run.absorb(part)
     config.stash[SESSION_KEY] = run
@@ -272,9 +192,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         run = _controller_session(config)
     if run is None:
         return
-    holder = session.config.stash.get(HOLDER_KEY, None)
-    if holder is not None:
-        holder.session = run
     run.close()
     if run.config.report_dir is not None:
         from conformance.reports import write_reports
@@ -290,7 +207,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     writer = terminalreporter
     writer.section("b24-conformance")
-    writer.line(f"client {run.adapter_name!r} ({run.config.client}), profile {run.config.profile}")
+    writer.line(f"client {run.adapter_name!r} ({run.config.client})")
     header = f"{'mode':<8}" + "".join(f"{o:>9}" for o in OUTCOMES)
     writer.line(header)
     for mode in run.config.modes:

@@ -44,7 +44,8 @@ from conformance.case import (
     Timing,
     expectation_from,
 )
-from conformance.engine import DEFAULT_DEADLINE, CaseResult, Failure, mode_reason, run_case
+from conformance.engine import mode_reason, run_case
+from conformance.results import DEFAULT_DEADLINE, CaseResult, Failure
 from conformance.transports import (
     SECRET_PLACEHOLDER,
     TOKEN_PLACEHOLDER,

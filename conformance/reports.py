@@ -10,7 +10,8 @@ from typing import Any
 from conformance import __version__, schemas
 from conformance.api import Redactor
 from conformance.case import case_by_id
-from conformance.session import OUTCOMES, RunSession
+from conformance.results import OUTCOMES
+from conformance.session import RunSession
 
 
 class ReportError(RuntimeError):
@@ -33,7 +34,7 @@ def report_document(session: RunSession) -> dict[str, Any]:
         }
         if result.outcome in ("failed", "errored", "xfailed"):
             entry["reproduction"] = result.reproduction
-            entry["rerun"] = session.rerun_command(result.case_id, result.mode)
+            entry["rerun"] = result.rerun or session.rerun_command(result.case_id, result.mode)
         cases.append(entry)
     document = {
         "suite": {"version": __version__},
@@ -43,7 +44,9 @@ def report_document(session: RunSession) -> dict[str, Any]:
             "capabilities": sorted(session.capabilities),
         },
         "mode": "+".join(config.modes),
-        "profile": config.profile,
+        # The scripted answers follow the wire profile (what portals send); the docs profile
+        # is for validating bodies (`validate --profile docs`), not for serving cases.
+        "profile": "wire",
         "seed": config.seed,
         "started": session.started_iso,
         "duration": round(max(0.0, _now() - session.started), 3),

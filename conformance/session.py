@@ -6,19 +6,16 @@ The pytest plugin drives it case by case; it knows nothing of pytest itself.
 from __future__ import annotations
 
 import dataclasses
-import shlex
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from conformance import harness
-from conformance.api import CAPABILITIES, AdapterFactory, Outcome
-from conformance.baseline import EMPTY, Baseline
+from conformance.api import CAPABILITIES, AdapterFactory
 from conformance.case import (
-    MODES,
     Case,
     Expectation,
     RequestCount,
@@ -29,58 +26,17 @@ from conformance.case import (
     case_by_id,
 )
 from conformance.clients import load_factory
-from conformance.engine import (
-    DEFAULT_DEADLINE,
-    CaseResult,
-    Failure,
-    canary_secrets,
-    offline_target,
-    run_case,
-)
-from conformance.properties import HYPOTHESIS_PROFILES, PROPERTIES, SAMPLE_TIME, run_property
-from conformance.transports import ReplayTransport, StubTransport, make_transport
+from conformance.config import RunConfig
+from conformance.engine import canary_secrets, execute, judge, mode_reason, run_case
+from conformance.errors import EXIT_CONFORMANT, EXIT_NONCONFORMANT, AdapterBroken, UsageError
+from conformance.modes import MODE_NAMES, TransportOptions, make_transport
+from conformance.modes import mode as mode_entry
+from conformance.properties import PROPERTIES, SAMPLE_TIME, run_property
+from conformance.results import OUTCOME_TYPES, OUTCOMES, CaseResult, Failure, rerun_command
+from conformance.transports import offline_target
 
 if TYPE_CHECKING:
-    from conformance.live.run import LiveRun, LiveSettings
-
-EXIT_CONFORMANT: Final = 0
-EXIT_NONCONFORMANT: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_ADAPTER_BROKEN: Final = 3
-
-OUTCOMES: Final = ("passed", "failed", "xfailed", "skipped", "errored")
-
-
-class AdapterBroken(RuntimeError):
-    """The smoke call showed the adapter itself is broken (exit 3), not the client."""
-
-
-class UsageProblem(ValueError):
-    """A run option that cannot work (exit 2); the message names the option and the value."""
-
-
-@dataclass
-class RunConfig:
-    client: str = "reference"
-    modes: tuple[str, ...] = MODES
-    report_dir: Path | None = None
-    baseline: Baseline = EMPTY
-    seed: int | None = None
-    profile: str = "wire"
-    deadline: float = DEFAULT_DEADLINE
-    case_ids: tuple[str, ...] = ()
-    #: serve portal mode over https (clients that insist on TLS)
-    tls: bool = False
-    #: hypothesis profile of the properties: dev, ci or live
-    hypothesis_profile: str = "ci"
-    #: validate every harness message both ways (cmd: clients)
-    validate_protocol: bool = False
-    #: run the generated-input properties beside the cases
-    properties: bool = True
-    #: live mode (``--mode live``): writes, budget, recording; the portal comes from the env
-    live: LiveSettings | None = None
-    #: replay mode plays the cassettes in this directory (a recording) instead of the catalogue
-    cassettes: Path | None = None
+    from conformance.live.run import LiveRun
 
 
 def _smoke_case() -> Case:
@@ -127,32 +83,24 @@ class RunSession:
     recorded: dict[str, tuple[Case, Path]] = field(default_factory=dict)
 
     def prepare(self) -> None:
-        """Load the client and smoke-test it; raises UsageProblem or AdapterBroken."""
+        """Load the client and smoke-test it; raises UsageError or AdapterBroken."""
         from conformance.live.cases import live_case_ids
 
         known = {case.id for case in all_cases()} | set(PROPERTIES) | set(live_case_ids())
         unknown = [case_id for case_id in self.config.case_ids if case_id not in known]
         if unknown:
-            raise UsageProblem(
+            raise UsageError(
                 f"--case {unknown[0]!r} names no case or property: "
                 "list them with `b24-conformance cases`"
             )
         for mode in self.config.modes:
-            if mode not in (*MODES, "live"):
-                raise UsageProblem(
-                    f"--mode {mode!r} is not available: expected one of {', '.join(MODES)}, live"
+            if mode not in MODE_NAMES:
+                raise UsageError(
+                    f"--mode {mode!r} is not available: expected one of {', '.join(MODE_NAMES)}"
                 )
-        if self.config.hypothesis_profile not in HYPOTHESIS_PROFILES:
-            raise UsageProblem(
-                f"--hypothesis-profile {self.config.hypothesis_profile!r}: expected one of "
-                f"{', '.join(HYPOTHESIS_PROFILES)}"
-            )
-        try:
-            self.factory = load_factory(self.config.client)
-            if self.config.validate_protocol:
-                self.factory = harness.validating(self.factory)
-        except ValueError as exc:
-            raise UsageProblem(str(exc)) from None
+        self.factory = load_factory(self.config.client)
+        if self.config.validate_protocol:
+            self.factory = harness.validating(self.factory)
         self.baseline_problems = [
             f"baseline {self.config.baseline.path} lists case {case_id}, which no longer exists"
             for case_id in self.config.baseline.unknown_cases(known)
@@ -169,7 +117,7 @@ class RunSession:
         try:
             self.recorded = recorded_cases(directory)
         except CassetteDirError as exc:
-            raise UsageProblem(str(exc)) from None
+            raise UsageError(str(exc)) from None
 
     def _start_live(self) -> None:
         """Reach the portal through the live gateway; a missing target is a usage problem."""
@@ -183,7 +131,7 @@ class RunSession:
                 deadline=self.config.deadline,
             )
         except LiveTargetError as exc:
-            raise UsageProblem(str(exc)) from None
+            raise UsageError(str(exc)) from None
         self.live.start()
 
     @property
@@ -225,21 +173,28 @@ class RunSession:
         # Over the portal when the run uses it: it reaches every client, whatever its HTTP
         # stack, where the stub would leave an aiohttp client retrying a refused connection.
         mode = "portal" if "portal" in self.config.modes else "stub"
-        transport = (
-            make_transport(mode, tls=self.config.tls) if mode == "portal" else StubTransport()
+        execution = execute(
+            case, self.factory, mode, self._transport(mode), deadline=self.config.deadline
         )
-        result = run_case(
-            case, self.factory, mode, transport=transport, deadline=self.config.deadline
-        )
+        runs = execution.context.runs if execution.context is not None else []
+        result = judge(execution)
         if result.outcome == "errored":
             raise AdapterBroken(f"smoke call of adapter {self.adapter_name!r}: {result.message}")
-        if any(f.check == "behaviour.deadline" for f in result.failures):
+        if any(run.hung for run in runs):
             raise AdapterBroken(f"smoke call of adapter {self.adapter_name!r} hung")
-        if any(f.check == "outcome.kind" and "not an Outcome" in f.title for f in result.failures):
+        odd: list[object] = [
+            run.outcome for run in runs if not isinstance(run.outcome, OUTCOME_TYPES)
+        ]
+        if odd:
             raise AdapterBroken(
-                f"smoke call of adapter {self.adapter_name!r} returned something that is not an "
-                f"Outcome ({', '.join(t.__name__ for t in Outcome.__args__)})"
+                f"smoke call of adapter {self.adapter_name!r} returned "
+                f"something that is not an Outcome ({type(odd[0]).__name__}; expected "
+                f"{', '.join(t.__name__ for t in OUTCOME_TYPES)})"
             )
+
+    def _transport(self, mode: str, cassette: Path | None = None) -> Any:
+        """A fresh transport of ``mode`` as this run configures it."""
+        return make_transport(mode, TransportOptions(tls=self.config.tls, cassette=cassette))
 
     def selected(self) -> list[tuple[str, str]]:
         """(case or property id, mode) pairs of the run: cases first, then properties."""
@@ -259,20 +214,16 @@ class RunSession:
             if not chosen or item in chosen
         ]
 
-    def rerun_command(self, case_id: str, mode: str) -> str:
-        parts = ["b24-conformance", "run", "--client", self.config.client]
-        parts += ["--mode", mode, "--case", case_id]
-        if self.config.tls and mode in ("portal", "live"):
-            parts.append("--tls")
-        if mode == "live" and self.config.live is not None and self.config.live.allow_writes:
-            parts.append("--allow-writes")
+    def rerun_command(self, case_id: str, mode: str, seed: int | None = None) -> str:
+        """The command that reruns one case or property as this run ran it."""
+        flags = list(mode_entry(mode).rerun_flags(self.config))
         if mode == "replay" and self.recorded:
-            parts += ["--cassettes", str(self.config.cassettes)]
-        if case_id in PROPERTIES and self.config.seed is not None:
-            parts += ["--seed", str(self.config.seed)]
+            flags += ["--cassettes", str(self.config.cassettes)]
         if self.config.baseline.path:
-            parts += ["--baseline", self.config.baseline.path]
-        return shlex.join(parts)
+            flags += ["--baseline", self.config.baseline.path]
+        if seed is None and case_id in PROPERTIES:
+            seed = self.config.seed
+        return rerun_command(self.config.client, mode, case_id, seed=seed, flags=flags)
 
     def run(self, item: str, mode: str) -> CaseResult:
         """Run one case or property in one mode, apply the baseline, keep the result."""
@@ -285,7 +236,7 @@ class RunSession:
                 case,
                 self.factory,
                 mode,
-                transport=ReplayTransport(cassette=str(cassette)),
+                self._transport(mode, cassette),
                 deadline=self.config.deadline,
                 rerun=self.rerun_command(item, mode),
             )
@@ -293,16 +244,18 @@ class RunSession:
             result = self._run_property(item, mode)
         else:
             case = case_by_id(item)
-            # A skipped case needs no transport (and must not start a portal).
-            transport = make_transport(mode, tls=self.config.tls) if mode in case.modes else None
-            result = run_case(
-                case,
-                self.factory,
-                mode,
-                transport=transport,
-                deadline=self.config.deadline,
-                rerun=self.rerun_command(item, mode),
-            )
+            if reason := mode_reason(mode, case.modes):
+                # A skipped case needs no transport (and must not start a portal).
+                result = CaseResult(case.id, mode, "skipped", reason, level=case.level)
+            else:
+                result = run_case(
+                    case,
+                    self.factory,
+                    mode,
+                    self._transport(mode),
+                    deadline=self.config.deadline,
+                    rerun=self.rerun_command(item, mode),
+                )
         result = self._apply_baseline(result)
         self.results.append(result)
         return result
@@ -312,8 +265,7 @@ class RunSession:
         target = None
         if mode == "portal":
             secret, token = canary_secrets()
-            transport = make_transport("portal", tls=self.config.tls)
-            target = transport.target_for(_smoke_case(), secret, token)  # type: ignore[attr-defined]
+            target = self._transport(mode).target_for(_smoke_case(), secret, token)
         return run_property(
             property_id,
             self.factory,

@@ -141,6 +141,20 @@ class DropsTotal(ReferenceClient):
 
 
 @_miniature
+class ListsNoBadges(ReferenceClient):
+    """Reports every list answer with an empty badges array, whatever the portal listed."""
+
+    name = "lists-no-badges"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        result = outcome.result if isinstance(outcome, Success) else None
+        if isinstance(result, dict) and isinstance(result.get("badges"), list):
+            result["badges"] = []
+        return outcome
+
+
+@_miniature
 class IgnoresStatus(ReferenceClient):
     """Declares capability ``status`` but reports no HTTP status on errors or failures."""
 

@@ -8,8 +8,8 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -17,12 +17,11 @@ from typing import Any, Final, Protocol
 import requests
 import responses
 import vcr
-import vcr.errors
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.serialize import deserialize
-from vcr.serializers import yamlserializer
 
 from conformance import _data
+from conformance.api import Target
 from conformance.case import Case, ScriptedResponse
 from conformance.wire import split_method
 
@@ -104,13 +103,40 @@ class Script:
 
 
 class Transport(Protocol):
+    """How a mode serves a case's script to a client and records what the client sends."""
+
     name: str
 
-    def serve(self, script: Script) -> Any:
-        """A context manager that intercepts the client's HTTP for the whole case."""
+    def target_for(self, case: Case, secret: str, token: str) -> Target:
+        """Where the client is pointed for ``case``, with the run's planted secret and token."""
+        ...
 
-    def step(self, script: Script, index: int) -> Any:
-        """A context manager around one step's call."""
+    def serve(self, script: Script) -> AbstractContextManager[None]:
+        """Intercept the client's HTTP for the whole case."""
+        ...
+
+    def step(self, script: Script, index: int) -> AbstractContextManager[None]:
+        """Surround one step's call."""
+        ...
+
+
+def offline_target(case: Case, *, secret: str, token: str, timeout: float = 2.0) -> Target:
+    """A Target on the unresolvable offline host, with planted secrets."""
+    return Target(
+        base_url=f"https://{OFFLINE_HOST}/rest/1/{secret}/",
+        portal_url=f"https://{OFFLINE_HOST}/",
+        user_id=1,
+        secret=secret,
+        auth_token=token if case.auth == "oauth" else None,
+        timeout=timeout,
+    )
+
+
+class _OfflineTargets:
+    """Transports that intercept in process point the client at the unresolvable host."""
+
+    def target_for(self, case: Case, secret: str, token: str) -> Target:
+        return offline_target(case, secret=secret, token=token)
 
 
 def _as_bytes(body: Any) -> bytes:
@@ -123,7 +149,7 @@ def _as_bytes(body: Any) -> bytes:
     return b"".join(chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in body)
 
 
-class StubTransport:
+class StubTransport(_OfflineTargets):
     """``responses`` in process: reaches clients built on requests."""
 
     name = "stub"
@@ -246,7 +272,7 @@ def replay_vcr() -> vcr.VCR:
     return recorder
 
 
-class ReplayTransport:
+class ReplayTransport(_OfflineTargets):
     """vcrpy cassettes: reaches requests, httpx, aiohttp, urllib3 and http.client clients.
 
     By default a case replays its cassette file; ``cassette`` names another one instead,
@@ -305,28 +331,3 @@ class ReplayTransport:
             cassette.play_response = play
             cassette.can_play_response_for = can_play_for
             yield
-
-
-TRANSPORTS: Final[dict[str, Callable[[], Transport]]] = {
-    "stub": StubTransport,
-    "replay": ReplayTransport,
-}
-
-
-def make_transport(mode: str, *, tls: bool = False) -> Transport:
-    """A fresh transport for ``mode``; portal mode shares the process's fake portal."""
-    if mode == "portal":
-        from conformance.portal.transport import PortalTransport
-
-        return PortalTransport(tls=tls)
-    try:
-        return TRANSPORTS[mode]()
-    except KeyError:
-        raise ValueError(
-            f"unknown mode {mode!r}: expected one of {', '.join((*TRANSPORTS, 'portal'))}"
-        ) from None
-
-
-# Kept for cassette generation and linting.
-YAML_SERIALIZER: Final = yamlserializer
-CANNOT_REPLAY: Final = vcr.errors.CannotOverwriteExistingCassetteException

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from conformance.case import case_by_id
-from conformance.engine import run_case
 from conformance.reference import ReferenceClient
+from tests.fixtures.common import run_in_mode
 
 
 class _AddsBookkeeping(ReferenceClient):
@@ -29,12 +29,12 @@ class _UppercasesParamNames(ReferenceClient):
 
 @pytest.mark.parametrize("mode", ["stub", "replay", "portal"])
 def test_extra_parameters_the_method_does_not_read_are_tolerated(mode: str) -> None:
-    result = run_case(case_by_id("get.success"), _AddsBookkeeping, mode)
+    result = run_in_mode(case_by_id("get.success"), _AddsBookkeeping, mode)
     assert result.outcome == "passed", result.message
 
 
 @pytest.mark.parametrize("mode", ["stub", "replay", "portal"])
 def test_a_parameter_under_the_wrong_name_is_not_tolerated(mode: str) -> None:
-    result = run_case(case_by_id("get.success"), _UppercasesParamNames, mode)
+    result = run_in_mode(case_by_id("get.success"), _UppercasesParamNames, mode)
     assert result.outcome == "failed"
     assert {f.check for f in result.failures} == {"requests.params"}

@@ -20,7 +20,9 @@ from conformance import CAPABILITIES, TRANSPORT_FAILURE_KINDS, _data, harness, s
 from conformance.api import ApiError, Outcome, Success, Target, TransportFailure
 from conformance.case import case_by_id
 from conformance.clients import ClientSpecError, load_factory
+from conformance.config import RunConfig
 from conformance.engine import run_case
+from conformance.errors import AdapterBroken
 from conformance.harness import (
     HarnessCrash,
     HarnessFactory,
@@ -28,7 +30,7 @@ from conformance.harness import (
     HarnessProtocolError,
     load_harness_factory,
 )
-from conformance.session import AdapterBroken, RunConfig, RunSession
+from conformance.session import RunSession
 from conformance.transports import OFFLINE_HOST, StubTransport
 from tests.fixtures.harnesses import SCRIPTED, scripted
 
@@ -255,7 +257,7 @@ def _run(case_id: str, make: HarnessFactory, **options: Any) -> Any:
         case_by_id(case_id),
         make,
         "stub",
-        transport=StubTransport(),
+        StubTransport(),
         canaries=(SECRET, TOKEN),
         **options,
     )
@@ -313,7 +315,7 @@ def test_a_hung_call_is_abandoned_and_the_next_case_gets_a_fresh_process(
         case, steps=(dataclasses.replace(case.steps[0], params={"hang": True}),)
     )
     make = factory(pool, call_timeout=1.0)
-    result = run_case(hanging, make, "stub", transport=StubTransport(), deadline=0.3)
+    result = run_case(hanging, make, "stub", StubTransport(), deadline=0.3)
     assert result.outcome == "failed", "a hang is the client's fault, not the harness's"
     assert "behaviour.deadline" in {f.check for f in result.failures}
     hung = pool.processes()[0]

@@ -11,10 +11,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from conformance import engine, reference
+from conformance import reference
 from conformance.case import OFFLINE_MODES, Case, all_cases, case_by_id
-from conformance.engine import CHECKS, CaseResult, run_case
+from conformance.checks import CHECKS
+from conformance.results import CaseResult
 from conformance.testing import MINIATURES, miniature_doc
+from conformance.transports import offline_target
+from tests.fixtures.common import run_in_mode
+from tests.test_live_checks import LIVE_TABLE
 
 DEADLINE = 3.0
 
@@ -40,6 +44,7 @@ TABLE = [
     Row("any-json-is-success", {"transport.not-an-envelope": "outcome.kind", "transport.json-array-body": "outcome.kind"}, passes=("get.success", "get.not-found", "transport.html-502")),
     Row("title-only-as-string", {"get.success-language-map": "outcome.payload", "add.success-language-map": "outcome.payload"}, passes=("get.success", "add.success")),
     Row("drops-total", {"list.success-with-total": "outcome.payload", "list.empty": "outcome.payload"}),
+    Row("lists-no-badges", {"list.success-with-total": "outcome.payload"}, passes=("get.success", "list.empty")),
     Row("ignores-status", {"get.not-found": "outcome.status", "transport.html-502": "outcome.status"}),
     Row("calls-every-failure-connection", {"transport.html-502": "outcome.failure-kind", "transport.empty-body-200": "outcome.failure-kind"}, passes=("get.success", "transport.connection-reset")),
     Row("retries-every-error", {"get.not-found": "requests.count", "add.access-denied": "requests.count"}, passes=("get.success", "retry.query-limit-then-success")),
@@ -89,14 +94,14 @@ def test_miniature_is_caught(
 ) -> None:
     factory = MINIATURES[name]
     for case_id, check in caught.items():
-        result = run_case(case_by_id(case_id), factory, mode, deadline=DEADLINE)
+        result = run_in_mode(case_by_id(case_id), factory, mode, deadline=DEADLINE)
         if check is None:
             assert result.outcome == "errored", _summary(result)
         else:
             assert result.outcome in ("failed", "errored"), _summary(result)
             assert check in {f.check for f in result.failures}, _summary(result)
     for case_id in passes:
-        result = run_case(case_by_id(case_id), factory, mode, deadline=DEADLINE)
+        result = run_in_mode(case_by_id(case_id), factory, mode, deadline=DEADLINE)
         assert result.outcome == "passed", _summary(result)
 
 
@@ -111,14 +116,14 @@ def _offline_runs() -> list[object]:
 
 @pytest.mark.parametrize(("case", "mode"), _offline_runs())
 def test_reference_passes(case: Case, mode: str) -> None:
-    result = run_case(case, reference.factory, mode, deadline=DEADLINE)
+    result = run_in_mode(case, reference.factory, mode, deadline=DEADLINE)
     assert result.outcome == "passed", _summary(result)
 
 
 def test_a_mode_that_cannot_express_a_case_skips_it_with_the_reason() -> None:
     case = case_by_id("transport.timeout")
     assert "replay" not in case.modes
-    result = run_case(case, reference.factory, "replay", deadline=DEADLINE)
+    result = run_in_mode(case, reference.factory, "replay", deadline=DEADLINE)
     assert result.outcome == "skipped"
     assert result.message == "replay mode cannot express this case (it runs in stub, portal)"
 
@@ -132,7 +137,13 @@ def test_every_check_has_a_miniature(check: str) -> None:
         for case_id, caught_by in row.caught.items()
         if caught_by == check and set(case_by_id(case_id).modes) & set(OFFLINE_MODES)
     ]
-    assert catching, f"no miniature in tests/test_miniatures.py makes check {check!r} fail offline"
+    # Checks only a live run can show are caught in tests/test_live_checks.py, over the fake
+    # portal behind the live gateway.
+    catching += [row.client for row in LIVE_TABLE if row.check == check]
+    assert catching, (
+        f"no miniature in tests/test_miniatures.py (offline) or tests/test_live_checks.py (live) "
+        f"makes check {check!r} fail"
+    )
 
 
 def test_every_miniature_is_in_the_table() -> None:
@@ -144,6 +155,4 @@ def test_miniature_says_what_it_breaks(name: str) -> None:
     doc = miniature_doc(name)
     assert doc, f"miniature {name!r} needs a docstring saying what it breaks"
     assert "\n" not in doc, f"miniature {name!r} needs a one-line docstring"
-    assert (
-        MINIATURES[name](engine.offline_target(all_cases()[0], secret="s", token="t")).name == name
-    )
+    assert MINIATURES[name](offline_target(all_cases()[0], secret="s", token="t")).name == name

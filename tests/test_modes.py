@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 from conformance import reference
 from conformance.case import MODES, all_cases
 from conformance.cli import main
-from conformance.engine import run_case
 from conformance.testing import MINIATURES
+from tests.fixtures.common import run_in_mode
 
 ROOT = Path(__file__).resolve().parent.parent
 EVERYWHERE = [case for case in all_cases() if set(MODES) <= set(case.modes)]
@@ -25,7 +25,7 @@ def _verdicts(name: str, mode: str) -> dict[str, tuple[str, frozenset[str]]]:
     factory = reference.factory if name == "reference" else MINIATURES[name]
     verdicts = {}
     for case in EVERYWHERE:
-        result = run_case(case, factory, mode, deadline=3.0)
+        result = run_in_mode(case, factory, mode, deadline=3.0)
         verdicts[case.id] = (result.outcome, frozenset(f.check for f in result.failures))
     return verdicts
 

@@ -112,7 +112,7 @@ def test_plugin_is_inert_when_the_suite_is_not_asked_for(pytester: pytest.Pytest
 
 def test_plugin_is_registered_through_its_entry_point(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--help")
-    assert "--b24-profile" in result.stdout.str()
+    assert "--b24-client" in result.stdout.str()
 
 
 def _readme() -> str:

@@ -230,10 +230,8 @@ def test_the_profiles_are_registered_with_hypothesis() -> None:
 def test_a_cassette_held_in_memory_replays_like_its_file() -> None:
     case = case_by_id("get.success-language-map")
     with memory_cassette(cassette_text(case)) as name:
-        from_memory = run_case(
-            case, reference.factory, "replay", transport=ReplayTransport(cassette=name)
-        )
-    from_file = run_case(case, reference.factory, "replay")
+        from_memory = run_case(case, reference.factory, "replay", ReplayTransport(cassette=name))
+    from_file = run_case(case, reference.factory, "replay", ReplayTransport())
     assert from_memory.outcome == from_file.outcome == "passed", from_memory.message
     assert name not in MEMORY_CASSETTES
 
@@ -242,7 +240,7 @@ def test_a_forgotten_memory_cassette_is_a_transport_error() -> None:
     case = case_by_id("get.success")
     with memory_cassette(cassette_text(case)) as name:
         pass
-    result = run_case(case, reference.factory, "replay", transport=ReplayTransport(cassette=name))
+    result = run_case(case, reference.factory, "replay", ReplayTransport(cassette=name))
     assert result.outcome == "errored"
     assert f"no cassette held in memory as {name}" in result.message
 

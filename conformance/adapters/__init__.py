@@ -10,15 +10,6 @@ HTTP exchange behind the client's back. Each one's known defects are in ``baseli
 
 from __future__ import annotations
 
-from typing import Final
-
-#: Adapter specs by the client name their reports carry; the compliance report runs these.
-ADAPTERS: Final = {
-    "b24pysdk": "conformance.adapters.b24pysdk:factory",
-    "fast-bitrix24": "conformance.adapters.fast_bitrix24:factory",
-    "fast-bitrix24-default": "conformance.adapters.fast_bitrix24:factory_default",
-}
-
 
 def missing_extra(module: str, package: str, extra: str, cause: ImportError) -> ImportError:
     """The ImportError an adapter module raises when its client is not installed."""

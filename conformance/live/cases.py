@@ -8,16 +8,13 @@ expects the case's own badges among the listed ones (check ``outcome.own-badges`
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from typing import Any, Final, cast
 
 from conformance import _data, schemas
-from conformance.api import Success
 from conformance.case import Case, Expectation, RequestCount, Step, all_cases, load_case_file
-from conformance.engine import Check, CheckContext, Failure
 
 ADD, GET, LIST, DELETE = schemas.METHODS
 
@@ -51,11 +48,6 @@ class LiveCase(Case):
     codes: frozenset[str] = frozenset()
     #: step index -> the badges of this case a list step must show (in any order)
     own_badges: Mapping[int, tuple[Any, ...]] = field(default_factory=dict)
-
-    @property
-    def extra_checks(self) -> tuple[Check, ...]:
-        """Checks the engine runs for this case beside the registered ones."""
-        return (check_own_badges,)
 
     @property
     def writes(self) -> bool:
@@ -137,58 +129,3 @@ def live_case(case_id: str, prefix: str, auth: str, modes: tuple[str, ...]) -> L
 def live_modes(*modes: str) -> tuple[Any, ...]:
     """Modes for a LiveCase (``live`` is no catalogue mode, so the Literal type is widened)."""
     return cast(tuple[Any, ...], modes)
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def _normalised(value: Any) -> Any:
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
-
-
-def _key(badge: Any) -> str:
-    return json.dumps(badge, sort_keys=True, default=str)
-
-
-def check_own_badges(context: CheckContext) -> Iterator[Failure]:
-    """A live list shows exactly the case's own badges among the portal's, and a total."""
-    case = context.case
-    if not isinstance(case, LiveCase) or not case.own_badges:
-        return
-    for run in context.runs:
-        expected = case.own_badges.get(run.index)
-        if expected is None or not isinstance(run.outcome, Success):
-            continue
-        where = f"case {case.id} ({context.mode}, step {run.index + 1}): Success.result.badges"
-        result = run.outcome.result
-        badges = result.get("badges") if isinstance(result, dict) else None
-        if not isinstance(badges, list):
-            yield Failure(
-                "outcome.own-badges",
-                "the list answer has no badges array",
-                "result.badges: an array",
-                json.dumps(result, default=str)[:200],
-                where,
-            )
-            continue
-        ours = [b for b in badges if isinstance(b, dict) and b.get("code") in case.codes]
-        want = sorted((_normalised(b) for b in expected), key=_key)
-        got = sorted((_normalised(b) for b in ours), key=_key)
-        if want != got:
-            yield Failure(
-                "outcome.own-badges",
-                "the list does not show the case's own badges as they were stored",
-                json.dumps(want, ensure_ascii=False)[:300],
-                json.dumps(got, ensure_ascii=False)[:300],
-                where,
-                f"only badges whose codes start with {case.prefix} are compared",
-            )
-        total = run.outcome.total
-        if "total" in context.capabilities and (total is None or total < len(badges)):
-            yield Failure(
-                "outcome.own-badges",
-                "the list's top-level total is missing or smaller than the badges listed",
-                f"an integer total >= {len(badges)}",
-                f"total={total}",
-                where.replace("result.badges", "total"),
-            )

@@ -7,7 +7,6 @@ the way to go. Nothing here prints a URL.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,47 +14,15 @@ from typing import Any, TypeVar
 
 import click
 
-from conformance.live.budget import DEFAULT_BURST, DEFAULT_MAX_REQUESTS, DEFAULT_RATE
+from conformance._options import run_options
+from conformance.config import build_config
+from conformance.errors import UsageError
+from conformance.runner import run_suite
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_USAGE = 2
-
-
-class LiveUsageProblem(click.ClickException):
-    """A live-mode usage or configuration error, said in one line; exit code 2."""
-
-    exit_code = EXIT_USAGE
-
-
-def budget_options(function: F) -> F:
-    """--budget-rate, --budget-burst and --max-requests."""
-    options = [
-        click.option(
-            "--budget-rate",
-            type=click.FloatRange(min=0, min_open=True),
-            default=DEFAULT_RATE,
-            show_default=True,
-            help="Live: requests per second after the burst (the portal's drain rate).",
-        ),
-        click.option(
-            "--budget-burst",
-            type=click.IntRange(min=1),
-            default=DEFAULT_BURST,
-            show_default=True,
-            help="Live: the portal's bucket size; the run keeps two slots of headroom.",
-        ),
-        click.option(
-            "--max-requests",
-            type=click.IntRange(min=1),
-            default=DEFAULT_MAX_REQUESTS,
-            show_default=True,
-            help="Live: requests one run may send (deleting what it created is never refused).",
-        ),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+#: --budget-rate, --budget-burst and --max-requests, as `run` has them.
+budget_options = run_options("budget_rate", "budget_burst", "max_requests")
 
 
 def base_url_option(function: F) -> F:
@@ -66,64 +33,6 @@ def base_url_option(function: F) -> F:
         help="Live: the webhook URL instead of B24_WEBHOOK_URL (visible in the process list: "
         "prefer the variable). Never printed.",
     )(function)
-
-
-def _check_target(base_url: str | None) -> Any:
-    from conformance.live.target import LiveTargetError, portal_from_env
-
-    try:
-        return portal_from_env(os.environ, base_url)
-    except LiveTargetError as exc:
-        raise LiveUsageProblem(str(exc)) from None
-
-
-def live_run_args(
-    modes: tuple[str, ...],
-    *,
-    allow_writes: bool,
-    base_url: str | None,
-    budget_rate: float,
-    budget_burst: int,
-    max_requests: int,
-    record_dir: Path | None,
-) -> list[str]:
-    """The pytest options of a live run, after checking the target; [] without live mode."""
-    if "live" not in modes:
-        given = [
-            name
-            for name, value in (
-                ("--allow-writes", allow_writes),
-                ("--base-url", base_url is not None),
-                ("--budget-rate", budget_rate != DEFAULT_RATE),
-                ("--budget-burst", budget_burst != DEFAULT_BURST),
-                ("--max-requests", max_requests != DEFAULT_MAX_REQUESTS),
-            )
-            if value
-        ]
-        if given:
-            raise LiveUsageProblem(f"{given[0]} applies to --mode live only")
-        return []
-    _check_target(base_url)
-    from conformance.live.cases import run_prefix
-    from conformance.live.run import new_run_id
-
-    run_id = new_run_id()
-    click.echo(
-        f"live: {'writes allowed' if allow_writes else 'read-only'}; codes of this run start "
-        f"with {run_prefix(run_id)}",
-        err=True,
-    )
-    args = [
-        f"--b24-run-id={run_id}",
-        f"--b24-budget-rate={budget_rate}",
-        f"--b24-budget-burst={budget_burst}",
-        f"--b24-max-requests={max_requests}",
-    ]
-    if allow_writes:
-        args.append("--b24-allow-writes")
-    if record_dir is not None:
-        args.append(f"--b24-record={record_dir}")
-    return args
 
 
 @click.command("record")
@@ -147,20 +56,24 @@ def live_run_args(
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write report.json/md, junit.xml, drift.json/md and live.json/log here.",
 )
-@click.option("--tls", is_flag=True, help="Serve the live gateway over https.")
-@click.option("--deadline", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
-@click.option("-v", "--verbose", count=True)
-@click.pass_context
-def record_command(ctx: click.Context, /, out: Path, **options: Any) -> None:
+@run_options("tls", "deadline", tls="Serve the live gateway over https.")
+@click.option(
+    "-v", "--verbose", count=True, help="Show every case (-v) and pytest's full output (-vv)."
+)
+def record_command(
+    out: Path, base_url: str | None, verbose: int, case_ids: tuple[str, ...], **values: Any
+) -> None:
     """Record live exchanges with the portal into scrubbed vcrpy cassettes.
 
     Same target variables as `run --mode live`; read-only unless --allow-writes. The webhook
     secret, tokens, member ids and the portal's address are replaced by placeholders that
     replay substitutes back. Exits like `run`.
     """
-    from conformance.cli import run
-
-    ctx.invoke(run, modes=("live",), no_properties=True, record_dir=out, **options)
+    config = build_config(
+        {**values, "case": case_ids, "mode": ("live",), "no_properties": True, "record": out},
+        base_url=base_url,
+    )
+    sys.exit(run_suite(config, verbose=verbose))
 
 
 @click.command("sweep")
@@ -198,7 +111,7 @@ def sweep_command(
             dry_run=dry_run,
         )
     except (SweepRefused, LiveTargetError) as exc:
-        raise LiveUsageProblem(str(exc)) from None
+        raise UsageError(str(exc)) from None
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     verb = "would remove" if dry_run else "removed"
@@ -215,10 +128,8 @@ def sweep_command(
 
 
 __all__ = [
-    "LiveUsageProblem",
     "base_url_option",
     "budget_options",
-    "live_run_args",
     "record_command",
     "sweep_command",
 ]

@@ -22,9 +22,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final
 
-from conformance import __version__
+from conformance import __version__, checks
 from conformance.api import AdapterFactory, Redactor
-from conformance.engine import CaseResult, Failure, run_case
+from conformance.engine import run_case
 from conformance.live.budget import BudgetSettings, RequestBudget
 from conformance.live.cases import (
     CODE_PREFIX,
@@ -45,7 +45,7 @@ from conformance.live.gateway import (
 from conformance.live.record import Recorder
 from conformance.live.target import LivePortal, portal_from_env
 from conformance.live.transport import LiveTransport
-from conformance.validation import validate_response
+from conformance.results import CaseResult, conclude
 
 #: Seconds the end of a run waits for client requests still in flight before cleaning up.
 DRAIN_WAIT: Final = 5.0
@@ -245,26 +245,9 @@ class LiveRun:
         return None
 
     def _judge_portal(self, result: CaseResult, case: LiveCase, exchanges: list[Exchange]) -> None:
-        failures = [self._redacted(f) for f in portal_failures(case, exchanges)]
-        if not failures:
-            return
-        result.failures.extend(failures)
-        rendered = "\n".join(f.render() for f in failures)
-        if result.outcome == "passed":
-            result.outcome = "failed"
-            result.message = rendered
-        elif result.outcome in ("failed", "errored"):
-            result.message = f"{result.message}\n{rendered}"
-
-    def _redacted(self, failure: Failure) -> Failure:
-        return Failure(
-            failure.check,
-            self.redact(failure.title),
-            self.redact(failure.expected),
-            self.redact(failure.actual),
-            self.redact(failure.where),
-            self.redact(failure.hint),
-        )
+        """The checks of the portal's own answers during the case, through the same verdict."""
+        failures = checks.run_checks("exchanges", checks.ExchangeContext(case, "live", exchanges))
+        conclude(result, failures, self.redact)
 
     def _observe(self, exchanges: list[Exchange]) -> None:
         for exchange in exchanges:
@@ -446,51 +429,6 @@ class LiveRun:
             encoding="utf-8",
         )
         return [*files, summary, log]
-
-
-def portal_failures(case: LiveCase, exchanges: list[Exchange]) -> list[Failure]:
-    """Every way the portal's answers in a case break the wire profile: failures of the portal."""
-    failures = []
-    for exchange in exchanges:
-        if not exchange.from_portal or exchange.api_method is None:
-            continue
-        if 300 <= exchange.status <= 399:
-            continue  # a moved portal (CONTRACT.md 3.1): the body of a redirect is no envelope
-        where = (
-            f"case {case.id} (live, step {exchange.step + 1}): the portal's answer to "
-            f"{exchange.api_method}, HTTP {exchange.status}"
-        )
-        body = exchange.json()
-        if body is None:
-            content_type = exchange.response_headers.get("Content-Type", "no content type")
-            failures.append(
-                Failure(
-                    "portal.wire",
-                    "the portal answered with a body that is not JSON",
-                    "a v2 JSON envelope (CONTRACT.md 2.1, 2.2)",
-                    f"{len(exchange.response_body)} bytes of {content_type}",
-                    where,
-                    "a proxy, a WAF or a fatal error answered in the portal's place",
-                )
-            )
-            continue
-        try:
-            result = validate_response(exchange.api_method, body, status=exchange.status)
-        except ValueError:
-            continue
-        for violation in result.violations:
-            failures.append(
-                Failure(
-                    "portal.wire",
-                    f"the portal's answer breaks the wire profile: {violation.problem}",
-                    violation.expected,
-                    violation.actual,
-                    f"{where}: {violation.path}; schema {violation.schema_location}",
-                    "a failure of the portal, not of the client"
-                    + (f"; CONTRACT.md section {violation.contract}" if violation.contract else ""),
-                )
-            )
-    return failures
 
 
 def listed_codes(exchange: Exchange) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import CaseResult
+from conformance.results import CaseResult
 
 
 def test_case(b24_result: CaseResult) -> None:

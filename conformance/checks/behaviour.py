@@ -1,0 +1,116 @@
+"""Checks of how the client behaves: waits between retries, deadlines, secrets kept."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator
+
+from conformance._capture import HTTP_STACK_LOGGERS, TRANSPORT_LOGGERS
+from conformance.api import Redactor
+from conformance.checks._registry import CheckContext, StepRun, check
+from conformance.results import Failure
+
+
+@check("behaviour.timing")
+def check_timing(context: CheckContext) -> Iterator[Failure]:
+    """Retries wait: a minimum gap, growing gaps (backoff), nothing before the operating reset."""
+    for run in context.runs:
+        timing = run.step.timing
+        gaps = [b.at - a.at for a, b in itertools.pairwise(run.requests)]
+        if not gaps:
+            continue
+        if timing.min_gap and min(gaps) < timing.min_gap:
+            yield Failure(
+                "behaviour.timing",
+                "a retry came without waiting",
+                f"at least {timing.min_gap:.2f}s between attempts",
+                "gaps of " + ", ".join(f"{g:.3f}s" for g in gaps),
+                context.where(run),
+                "back off before retrying QUERY_LIMIT_EXCEEDED",
+            )
+        if timing.growing_gaps and any(
+            later <= earlier for earlier, later in itertools.pairwise(gaps)
+        ):
+            yield Failure(
+                "behaviour.timing",
+                "retry waits do not grow (no backoff)",
+                "each wait longer than the one before",
+                "gaps of " + ", ".join(f"{g:.3f}s" for g in gaps),
+                context.where(run),
+            )
+        if timing.not_before_reset:
+            yield from _reset_failures(context, run, gaps)
+
+
+def _reset_failures(context: CheckContext, run: StepRun, gaps: list[float]) -> Iterator[Failure]:
+    announced = [
+        body["time"]["operating_reset_at"]
+        for step, _at, body in context.served
+        if step < run.index
+        and isinstance(body, dict)
+        and isinstance(body.get("time"), dict)
+        and isinstance(body["time"].get("operating_reset_at"), int | float)
+    ]
+    if not announced or len(run.requests) < 2:
+        return
+    reset_at = max(announced)
+    retry = run.requests[1]
+    if retry.wall + 0.05 < reset_at:
+        yield Failure(
+            "behaviour.timing",
+            "the retry after OPERATION_TIME_LIMIT came before operating_reset_at",
+            f"no retry before {reset_at} (the last success's operating_reset_at)",
+            f"a retry {reset_at - retry.wall:.2f}s too early",
+            context.where(run),
+            "error answers carry no time block: keep operating_reset_at from the last success",
+        )
+
+
+@check("behaviour.deadline")
+def check_deadline(context: CheckContext) -> Iterator[Failure]:
+    """The client returns an outcome within the deadline: no hang."""
+    for run in context.runs:
+        if run.hung:
+            yield Failure(
+                "behaviour.deadline",
+                "the client hung",
+                f"an outcome within {context.deadline:.1f}s",
+                f"no outcome after {run.seconds:.1f}s ({len(run.requests)} request(s) so far)",
+                context.where(run),
+                "set a timeout on every request and bound every retry loop",
+            )
+
+
+@check("behaviour.no-secret")
+def check_no_secret(context: CheckContext) -> Iterator[Failure]:
+    """The planted secret and token appear in no outcome, exception text or log record."""
+    planted = [s for s in context.target.secrets if s]
+    detector = Redactor(planted, placeholder="\0")
+    places: list[tuple[str, str]] = []
+    for run in context.runs:
+        if run.outcome is not None:
+            places.append((f"outcome of step {run.index + 1}", repr(run.outcome)))
+        if run.exception:
+            places.append((f"exception text of step {run.index + 1}", run.exception))
+    for record in context.logs:
+        top = record.name.split(".")[0]
+        if top in TRANSPORT_LOGGERS or (
+            top in HTTP_STACK_LOGGERS and record.levelno < logging.WARNING
+        ):
+            continue
+        try:
+            text = record.getMessage()
+        except Exception:
+            text = str(record.msg)
+        places.append((f"log record of {record.name} at {record.levelname}", text))
+    for where, text in places:
+        if "\0" in detector(text):
+            yield Failure(
+                "behaviour.no-secret",
+                "a secret leaked",
+                "no occurrence of the webhook secret or the access token",
+                f"found in the {where}",
+                f"case {context.case.id} ({context.mode})",
+                "redact secrets by value before they reach an exception, a log line or an outcome",
+            )

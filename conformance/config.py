@@ -1,0 +1,298 @@
+"""One run configuration: the options of ``run`` declared once, and the one function that
+turns their values into a validated :class:`RunConfig`.
+
+``b24-conformance run`` declares its click options from :data:`RUN_OPTIONS`, and the pytest
+plugin its ``--b24-*`` options from the same table; both hand the values they parsed to
+:func:`build_config`, so both validate alike and name the option as the user typed it.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from conformance.baseline import EMPTY, Baseline, load_baseline
+from conformance.clients import load_factory
+from conformance.errors import UsageError
+from conformance.live.budget import (
+    DEFAULT_BURST,
+    DEFAULT_MAX_REQUESTS,
+    DEFAULT_RATE,
+    BudgetSettings,
+)
+from conformance.live.run import LiveSettings
+from conformance.modes import DEFAULT_MODES, MODE_NAMES, MODES
+from conformance.properties import HYPOTHESIS_PROFILES
+from conformance.results import DEFAULT_DEADLINE
+
+Kind = Literal["text", "int", "float", "flag", "multiple", "dir", "file"]
+
+
+@dataclass(frozen=True)
+class RunOption:
+    """One option of ``run``: ``--NAME`` on the command line, ``--b24-NAME`` under pytest."""
+
+    name: str
+    kind: Kind
+    help: str
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    #: the smallest value allowed (int and float options)
+    minimum: float | None = None
+    #: ``minimum`` itself is not allowed
+    above: bool = False
+    hidden: bool = False
+    metavar: str | None = None
+
+    @property
+    def dest(self) -> str:
+        """The option's key in the values mapping."""
+        return self.name.replace("-", "_")
+
+
+RUN_OPTIONS: Final[tuple[RunOption, ...]] = (
+    RunOption(
+        "client",
+        "text",
+        "The client: reference, miniature:NAME (a deliberately broken client), "
+        "package.module:factory (a Python adapter) or 'cmd:COMMAND LINE' (a harness in any "
+        "language, see docs/harness-protocol.md).",
+        default="reference",
+    ),
+    RunOption(
+        "mode",
+        "multiple",
+        "Transport; repeat for several. Default: "
+        + ", ".join(DEFAULT_MODES)
+        + ". "
+        + "; ".join(f"{name}: {mode.description}" for name, mode in MODES.items())
+        + " (see docs/live.md).",
+        choices=MODE_NAMES,
+    ),
+    RunOption("case", "multiple", "Run only this case or property id; repeatable."),
+    RunOption("report", "dir", "Write report.json, report.md and junit.xml into this directory."),
+    RunOption("baseline", "file", "YAML file listing the client's expected failures."),
+    RunOption("seed", "int", "Seed for generated inputs (recorded in the report)."),
+    RunOption(
+        "tls",
+        "flag",
+        "Serve portal mode (and the live gateway) over https (CA bundle in Target.ca_bundle).",
+    ),
+    RunOption(
+        "hypothesis-profile",
+        "text",
+        "Profile of the generated-input properties.",
+        default="ci",
+        choices=tuple(HYPOTHESIS_PROFILES),
+    ),
+    RunOption(
+        "validate-protocol", "flag", "cmd: clients: validate every harness message both ways."
+    ),
+    RunOption(
+        "no-properties", "flag", "Run the fixed cases only, not the generated-input properties."
+    ),
+    RunOption(
+        "allow-writes",
+        "flag",
+        "Live: also run the stateful cases, which add (and delete) badges under a run prefix.",
+    ),
+    RunOption(
+        "budget-rate",
+        "float",
+        "Live: requests per second after the burst (the portal's drain rate).",
+        default=DEFAULT_RATE,
+        minimum=0,
+        above=True,
+    ),
+    RunOption(
+        "budget-burst",
+        "int",
+        "Live: the portal's bucket size; the run keeps two slots of headroom.",
+        default=DEFAULT_BURST,
+        minimum=1,
+    ),
+    RunOption(
+        "max-requests",
+        "int",
+        "Live: requests one run may send (deleting what it created is never refused).",
+        default=DEFAULT_MAX_REQUESTS,
+        minimum=1,
+    ),
+    RunOption(
+        "cassettes",
+        "dir",
+        "Replay the cassettes in this directory (e.g. from `record`) instead of the catalogue's.",
+    ),
+    RunOption("record", "dir", "Live: write a scrubbed cassette per case here.", hidden=True),
+    RunOption(
+        "run-id", "text", "Live: the run id in the code prefix (random by default).", hidden=True
+    ),
+    RunOption(
+        "deadline",
+        "float",
+        "Seconds one client call may take before it counts as hung.",
+        default=DEFAULT_DEADLINE,
+        minimum=0.1,
+    ),
+)
+
+OPTIONS_BY_DEST: Final[Mapping[str, RunOption]] = {option.dest: option for option in RUN_OPTIONS}
+#: Options that only a live run reads.
+LIVE_ONLY: Final = (
+    "allow_writes",
+    "budget_rate",
+    "budget_burst",
+    "max_requests",
+    "record",
+    "run_id",
+)
+
+
+@dataclass
+class RunConfig:
+    """A validated run: everything the session needs, built by :func:`build_config`."""
+
+    client: str = "reference"
+    modes: tuple[str, ...] = DEFAULT_MODES
+    report_dir: Path | None = None
+    baseline: Baseline = EMPTY
+    seed: int | None = None
+    deadline: float = DEFAULT_DEADLINE
+    case_ids: tuple[str, ...] = ()
+    #: serve portal mode over https (clients that insist on TLS)
+    tls: bool = False
+    #: hypothesis profile of the properties: dev, ci or live
+    hypothesis_profile: str = "ci"
+    #: validate every harness message both ways (cmd: clients)
+    validate_protocol: bool = False
+    #: run the generated-input properties beside the cases
+    properties: bool = True
+    #: live mode (``--mode live``): writes, budget, recording; the portal comes from the env
+    live: LiveSettings | None = None
+    #: replay mode plays the cassettes in this directory (a recording) instead of the catalogue
+    cassettes: Path | None = None
+    #: the option values this configuration was built from (for pytest-xdist workers)
+    values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def allow_writes(self) -> bool:
+        return self.live is not None and self.live.allow_writes
+
+
+def option_default(dest: str) -> Any:
+    """The default value of option ``dest`` (``[]`` for repeatable ones)."""
+    option = OPTIONS_BY_DEST[dest]
+    if option.kind == "multiple":
+        return ()
+    if option.kind == "flag":
+        return False
+    return option.default
+
+
+def build_config(
+    values: Mapping[str, Any], *, prefix: str = "--", base_url: str | None = None
+) -> RunConfig:
+    """The RunConfig of a set of option values (keys: each option's ``dest``; a missing key
+    takes the default). ``prefix`` is how the user spells the options (``--`` on the command
+    line, ``--b24-`` under pytest), for the messages; ``base_url`` is the live ``--base-url``,
+    which is never part of ``values`` (they travel to worker processes).
+
+    Raises UsageError naming the option, the value given and what is allowed.
+    """
+    unknown = sorted(set(values) - set(OPTIONS_BY_DEST))
+    if unknown:
+        raise UsageError(f"unknown run option {unknown[0]!r}")
+    given = {dest: values.get(dest, option_default(dest)) for dest in OPTIONS_BY_DEST}
+
+    def flag(dest: str) -> str:
+        return prefix + OPTIONS_BY_DEST[dest].name
+
+    for dest, option in OPTIONS_BY_DEST.items():
+        _check_value(option, given[dest], flag(dest))
+    client = str(given["client"])
+    load_factory(client)  # a spec that names no factory is a usage error before anything runs
+    baseline = load_baseline(given["baseline"]) if given["baseline"] else EMPTY
+    modes = tuple(dict.fromkeys(given["mode"]))
+    cassettes = Path(given["cassettes"]) if given["cassettes"] else None
+    if cassettes is not None:
+        modes = modes or ("replay",)
+        if "replay" not in modes:
+            raise UsageError(f"{flag('cassettes')} applies to {prefix}mode replay only")
+    modes = modes or DEFAULT_MODES
+    live = None
+    if "live" in modes:
+        try:
+            budget = BudgetSettings(
+                rate=given["budget_rate"],
+                burst=given["budget_burst"],
+                max_requests=given["max_requests"],
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        live = LiveSettings(
+            allow_writes=bool(given["allow_writes"]),
+            budget=budget,
+            record_dir=Path(given["record"]) if given["record"] else None,
+            run_id=given["run_id"] or secrets.token_hex(4),
+            tls=bool(given["tls"]),
+            base_url=base_url,
+        )
+    else:
+        for dest in LIVE_ONLY:
+            if given[dest] != option_default(dest):
+                raise UsageError(f"{flag(dest)} applies to {prefix}mode live only")
+        if base_url is not None:
+            raise UsageError(f"{prefix}base-url applies to {prefix}mode live only")
+    return RunConfig(
+        client=client,
+        modes=modes,
+        report_dir=Path(given["report"]) if given["report"] else None,
+        baseline=baseline,
+        seed=given["seed"],
+        deadline=float(given["deadline"]),
+        case_ids=tuple(given["case"]),
+        tls=bool(given["tls"]),
+        hypothesis_profile=str(given["hypothesis_profile"]),
+        validate_protocol=bool(given["validate_protocol"]),
+        properties=not given["no_properties"],
+        live=live,
+        cassettes=cassettes,
+        values={dest: _plain(given[dest]) for dest in OPTIONS_BY_DEST},
+    )
+
+
+def _check_value(option: RunOption, value: Any, flag: str) -> None:
+    """Raise UsageError when ``value`` is not allowed for ``option``."""
+    values = value if option.kind == "multiple" else (value,)
+    for one in values:
+        if one is None:
+            continue
+        if option.choices and one not in option.choices:
+            raise UsageError(
+                f"{flag} {one!r} is not allowed: expected one of {', '.join(option.choices)}"
+            )
+        if option.kind in ("int", "float"):
+            number = float(one)
+            too_small = option.minimum is not None and (
+                number <= option.minimum if option.above else number < option.minimum
+            )
+            if not math.isfinite(number) or too_small:
+                bound = (
+                    ""
+                    if option.minimum is None
+                    else f" {'above' if option.above else 'at least'} {option.minimum:g}"
+                )
+                raise UsageError(f"{flag} {one!r} is not allowed: expected a number{bound}")
+
+
+def _plain(value: Any) -> Any:
+    """An option value as plain data (paths as text), fit to travel to worker processes."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_plain(one) for one in value]
+    return value

@@ -1,0 +1,211 @@
+"""What a run produces, and the one way failures become a verdict.
+
+Cases, properties, the state machine and live mode all report through these types: a
+:class:`Failure` per broken check, a :class:`CaseResult` per case and mode, and
+:func:`conclude` to turn failures (and an escaped exception) into the outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final, Generic, Literal, TypeVar
+
+from conformance.api import ApiError, Outcome, Success, TransportFailure
+
+CaseOutcome = Literal["passed", "failed", "xfailed", "skipped", "errored"]
+OUTCOMES: Final[tuple[CaseOutcome, ...]] = ("passed", "failed", "xfailed", "skipped", "errored")
+
+#: Seconds one client call may take before it counts as hung.
+DEFAULT_DEADLINE: Final = 10.0
+
+#: How long a shown value may get before it is cut (with an ellipsis).
+SHOWN_LENGTH: Final = 200
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One check that did not hold: a fixed title, expected vs actual, where, and a hint."""
+
+    check: str
+    title: str
+    expected: str
+    actual: str
+    where: str
+    hint: str = ""
+
+    def render(self) -> str:
+        lines = [
+            f"[{self.check}] {self.title}",
+            f"  expected: {self.expected}",
+            f"  actual:   {self.actual}",
+            f"  where:    {self.where}",
+        ]
+        if self.hint:
+            lines.append(f"  hint:     {self.hint}")
+        return "\n".join(lines)
+
+    def redacted(self, redact: Callable[[str], str]) -> Failure:
+        """The same failure with every secret in its text replaced."""
+        return Failure(
+            check=self.check,
+            title=redact(self.title),
+            expected=redact(self.expected),
+            actual=redact(self.actual),
+            where=redact(self.where),
+            hint=redact(self.hint),
+        )
+
+
+@dataclass
+class CaseResult:
+    """What happened to one case (or property) in one mode."""
+
+    case_id: str
+    mode: str
+    outcome: CaseOutcome
+    message: str = ""
+    failures: list[Failure] = field(default_factory=list)
+    requests: int = 0
+    duration: float = 0.0
+    reproduction: str = ""
+    level: str = "must"
+    #: the command that reruns just this case or property, as this run ran it (seed included)
+    rerun: str = ""
+
+
+def conclude(
+    result: CaseResult,
+    failures: Iterable[Failure],
+    redact: Callable[[str], str],
+    *,
+    escaped: str | None = None,
+) -> None:
+    """Set ``result``'s outcome and message from its failures and an escaped exception.
+
+    An exception that escaped the adapter makes the case errored (a crash is not a verdict
+    on the answer); any failure makes a passed case failed, and is added to the message of one
+    already failed or errored; otherwise the outcome stays as it was.
+    """
+    new = [failure.redacted(redact) for failure in failures]
+    result.failures.extend(new)
+    rendered = "\n".join(failure.render() for failure in result.failures)
+    if escaped is not None:
+        last_line = escaped.strip().splitlines()[-1] if escaped.strip() else escaped
+        result.outcome = "errored"
+        result.message = redact(f"an exception escaped the adapter: {last_line}")
+        if rendered:
+            result.message += "\n" + rendered
+    elif new and result.outcome in ("failed", "errored"):
+        # Judged again (a live case's portal checks after its client checks): keep the verdict.
+        result.message += "\n" + "\n".join(failure.render() for failure in new)
+    elif new:
+        result.outcome = "failed"
+        result.message = rendered
+
+
+def rerun_command(
+    client: str,
+    mode: str,
+    case_id: str,
+    *,
+    seed: int | None = None,
+    flags: Iterable[str] = (),
+) -> str:
+    """The command that reruns one case or property: the one place such commands are built."""
+    words = ["b24-conformance", "run", "--client", client, "--mode", mode, "--case", case_id]
+    words += list(flags)
+    if seed is not None:
+        words += ["--seed", str(seed)]
+    return shlex.join(words)
+
+
+def normalised(value: Any) -> Any:
+    """``value`` as parsed JSON: payloads are compared so (tuples are lists, mappings dicts)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def show(value: Any, limit: int = SHOWN_LENGTH) -> str:
+    """``value`` as JSON for a message, cut with an ellipsis past ``limit`` characters."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe_outcome(outcome: object) -> str:
+    """One line naming an outcome and what matters in it."""
+    if outcome is None:
+        return "no outcome"
+    if isinstance(outcome, Success):
+        total = f", total={outcome.total}" if outcome.total is not None else ""
+        return f"Success(result={show(outcome.result)}{total})"
+    if isinstance(outcome, ApiError):
+        return f"ApiError(code={outcome.code!r}, status={outcome.status})"
+    if isinstance(outcome, TransportFailure):
+        return f"TransportFailure(kind={outcome.kind!r}, status={outcome.status})"
+    return f"not an outcome: {type(outcome).__name__}"
+
+
+def is_outcome(value: object) -> bool:
+    """Whether ``value`` is one of the public outcome types."""
+    return isinstance(value, Success | ApiError | TransportFailure)
+
+
+OUTCOME_TYPES: Final[tuple[type[Outcome], ...]] = (Success, ApiError, TransportFailure)
+
+T = TypeVar("T")
+
+
+@dataclass
+class Call(Generic[T]):
+    """What a call made under a deadline came to: its value, or its exception, or a hang."""
+
+    value: T | None = None
+    exception: str | None = None
+    hung: bool = False
+    seconds: float = 0.0
+
+
+def call_with_deadline(function: Callable[[], T], deadline: float) -> Call[T]:
+    """Call ``function`` on a daemon thread and wait at most ``deadline`` seconds.
+
+    A client that hangs cannot be stopped from outside, so the thread is left behind; the
+    traceback of anything it raised is kept as text (redacted by whoever shows it).
+    """
+    call: Call[T] = Call()
+
+    def target() -> None:
+        try:
+            call.value = function()
+        except BaseException:
+            call.exception = traceback.format_exc()
+
+    started = time.monotonic()
+    worker = threading.Thread(target=target, name="b24-conformance-call", daemon=True)
+    worker.start()
+    worker.join(deadline)
+    call.seconds = time.monotonic() - started
+    call.hung = worker.is_alive()
+    return call
+
+
+__all__ = [
+    "DEFAULT_DEADLINE",
+    "OUTCOMES",
+    "OUTCOME_TYPES",
+    "Call",
+    "CaseOutcome",
+    "CaseResult",
+    "Failure",
+    "call_with_deadline",
+    "conclude",
+    "describe_outcome",
+    "is_outcome",
+    "normalised",
+    "rerun_command",
+    "show",
+]
