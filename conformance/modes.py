@@ -61,6 +61,8 @@ class Mode:
     offline: bool
     #: part of a run that names no mode
     default: bool
+    #: serves the case catalogue (conformance/cases/*.yaml); live serves its own probes
+    catalogue: bool
     make: Callable[[TransportOptions], Transport]
     #: flags a rerun command needs to repeat the mode as the run used it
     rerun_flags: Callable[[RerunSettings], tuple[str, ...]]
@@ -105,6 +107,7 @@ MODES: Final[dict[str, Mode]] = {
             "clients on requests",
             offline=True,
             default=True,
+            catalogue=True,
             make=_stub,
             rerun_flags=_no_flags,
         ),
@@ -114,6 +117,7 @@ MODES: Final[dict[str, Mode]] = {
             "clients on requests, httpx, aiohttp, urllib3 or http.client",
             offline=True,
             default=True,
+            catalogue=True,
             make=_replay,
             rerun_flags=_no_flags,
         ),
@@ -123,6 +127,7 @@ MODES: Final[dict[str, Mode]] = {
             "any client in any language",
             offline=False,
             default=True,
+            catalogue=True,
             make=_portal,
             rerun_flags=_tls_flags,
         ),
@@ -132,6 +137,7 @@ MODES: Final[dict[str, Mode]] = {
             "any client in any language",
             offline=False,
             default=False,
+            catalogue=False,
             make=_live,
             rerun_flags=_live_flags,
         ),
@@ -140,6 +146,11 @@ MODES: Final[dict[str, Mode]] = {
 
 MODE_NAMES: Final[tuple[str, ...]] = tuple(MODES)
 DEFAULT_MODES: Final[tuple[str, ...]] = tuple(name for name, mode in MODES.items() if mode.default)
+#: Modes that serve the case catalogue, as the case format's ``modes`` enum lists them.
+CATALOGUE_MODES: Final[tuple[str, ...]] = tuple(
+    name for name, mode in MODES.items() if mode.catalogue
+)
+OFFLINE_MODES: Final[tuple[str, ...]] = tuple(name for name, mode in MODES.items() if mode.offline)
 
 
 def mode(name: str) -> Mode:
@@ -158,7 +169,9 @@ def make_transport(name: str, options: TransportOptions | None = None) -> Transp
 
 
 __all__: Final[Any] = [
+    "CATALOGUE_MODES",
     "DEFAULT_MODES",
+    "OFFLINE_MODES",
     "MODES",
     "MODE_NAMES",
     "Mode",

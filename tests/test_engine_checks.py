@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from conformance.case import case_by_id
+from conformance.checks.behaviour import backs_off
 from conformance.reference import ReferenceClient
 from tests.fixtures.common import run_in_mode
 
@@ -38,3 +39,18 @@ def test_a_parameter_under_the_wrong_name_is_not_tolerated(mode: str) -> None:
     result = run_in_mode(case_by_id("get.success"), _UppercasesParamNames, mode)
     assert result.outcome == "failed"
     assert {f.check for f in result.failures} == {"requests.params"}
+
+
+@pytest.mark.parametrize(
+    ("gaps", "backs_off"),
+    [
+        ([0.5, 1.0, 2.007, 2.002], True),  # capped, with timer jitter: not shrinking
+        ([0.2, 0.4], True),
+        ([0.3], True),  # one wait: nothing to compare
+        ([1.0, 1.0, 1.0], False),  # a fixed wait is no backoff
+        ([0.4, 0.8, 0.2], False),  # shrinks by far more than jitter
+        ([2.007, 2.002], False),  # starts at its cap: never grew
+    ],
+)
+def test_growing_gaps_allow_a_cap_and_jitter(gaps: list[float], backs_off: bool) -> None:
+    assert backs_off(gaps) is backs_off

@@ -3,6 +3,7 @@ options that portal mode brings (harness clients, TLS, properties, stateful case
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -10,13 +11,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from conformance import case as case_module
 from conformance import reference
-from conformance.case import MODES, all_cases
+from conformance.case import MODES, all_cases, case_by_id
 from conformance.cli import main
+from conformance.config import RUN_OPTIONS
+from conformance.engine import run_case
+from conformance.modes import CATALOGUE_MODES, MODE_NAMES, OFFLINE_MODES, make_transport
+from conformance.modes import MODES as REGISTRY
 from conformance.testing import MINIATURES
-from tests.fixtures.common import run_in_mode
+from tests.fixtures.common import ROOT, run_in_mode
 
-ROOT = Path(__file__).resolve().parent.parent
 EVERYWHERE = [case for case in all_cases() if set(MODES) <= set(case.modes)]
 HARNESS = f"cmd:{sys.executable} {ROOT / 'harnesses' / 'python-minimal' / 'harness.py'}"
 
@@ -112,3 +117,45 @@ def test_the_portal_command_is_registered() -> None:
     result = CliRunner().invoke(main, ["portal", "--help"])
     assert result.exit_code == 0
     assert "--tls" in result.output
+
+
+def test_the_case_format_and_the_case_loader_know_the_registry_s_modes() -> None:
+    case_schema = json.loads((ROOT / "schemas" / "case.json").read_text(encoding="utf-8"))
+    enum = case_schema["$defs"]["case"]["properties"]["modes"]["items"]["enum"]
+    assert tuple(enum) == CATALOGUE_MODES
+    assert case_module.MODES == CATALOGUE_MODES
+    assert case_module.OFFLINE_MODES == OFFLINE_MODES
+
+
+def test_the_baseline_format_knows_every_mode() -> None:
+    baseline_schema = json.loads((ROOT / "schemas" / "baseline.json").read_text(encoding="utf-8"))
+    found = [
+        node["items"]["enum"]
+        for node in _walk(baseline_schema)
+        if isinstance(node, dict) and node.get("description", "").startswith("modes where")
+    ]
+    assert found == [list(MODE_NAMES)]
+
+
+def test_run_offers_exactly_the_registry_s_modes() -> None:
+    (mode_option,) = [option for option in RUN_OPTIONS if option.dest == "mode"]
+    assert mode_option.choices == MODE_NAMES
+    result = CliRunner().invoke(main, ["run", "--mode", "carrier-pigeon"])
+    assert result.exit_code == 2
+    assert all(name in result.output for name in MODE_NAMES)
+
+
+def test_a_mode_registered_at_run_time_serves_cases(monkeypatch: pytest.MonkeyPatch) -> None:
+    echo = dataclasses.replace(REGISTRY["stub"], name="echo", default=False)
+    monkeypatch.setitem(REGISTRY, "echo", echo)
+    case = dataclasses.replace(case_by_id("get.success"), modes=("echo",))
+    result = run_case(case, reference.factory, "echo", make_transport("echo"))
+    assert result.outcome == "passed", result.message
+
+
+def _walk(node: object) -> list[object]:
+    nodes = [node]
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    for child in children:
+        nodes += _walk(child)
+    return nodes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
+from typing import Final
 
 from conformance._capture import HTTP_STACK_LOGGERS, TRANSPORT_LOGGERS
 from conformance.api import Redactor
@@ -29,21 +30,39 @@ def check_timing(context: CheckContext) -> Iterator[Failure]:
                 context.where(run),
                 "back off before retrying QUERY_LIMIT_EXCEEDED",
             )
-        if timing.growing_gaps and any(
-            later <= earlier for earlier, later in itertools.pairwise(gaps)
-        ):
+        if timing.growing_gaps and not backs_off(gaps):
             yield Failure(
                 "behaviour.timing",
                 "retry waits do not grow (no backoff)",
-                "each wait longer than the one before",
+                "waits that grow (and may level off at a cap), none shorter than the one before "
+                f"by more than {JITTER_SECONDS:g}s or {JITTER_SHARE:.0%}",
                 "gaps of " + ", ".join(f"{g:.3f}s" for g in gaps),
                 context.where(run),
             )
         if timing.not_before_reset:
-            yield from _reset_failures(context, run, gaps)
+            yield from _reset_failures(context, run)
 
 
-def _reset_failures(context: CheckContext, run: StepRun, gaps: list[float]) -> Iterator[Failure]:
+#: How much shorter than the one before a wait may be and still count as a capped backoff:
+#: timers and schedulers jitter (a capped 2.007 s then 2.002 s is not shrinking).
+JITTER_SECONDS: Final = 0.05
+JITTER_SHARE: Final = 0.10
+
+
+def backs_off(gaps: list[float]) -> bool:
+    """Whether waits grow, allowing a cap and jitter: none shrinks by more than the jitter,
+    and the longest is longer than the first."""
+    if len(gaps) < 2:
+        return True
+
+    def slack(gap: float) -> float:
+        return max(JITTER_SECONDS, JITTER_SHARE * gap)
+
+    shrinks = any(later < earlier - slack(earlier) for earlier, later in itertools.pairwise(gaps))
+    return not shrinks and max(gaps) > gaps[0] + slack(gaps[0])
+
+
+def _reset_failures(context: CheckContext, run: StepRun) -> Iterator[Failure]:
     announced = [
         body["time"]["operating_reset_at"]
         for step, _at, body in context.served
