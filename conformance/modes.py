@@ -171,9 +171,9 @@ def make_transport(name: str, options: TransportOptions | None = None) -> Transp
 __all__: Final[Any] = [
     "CATALOGUE_MODES",
     "DEFAULT_MODES",
-    "OFFLINE_MODES",
     "MODES",
     "MODE_NAMES",
+    "OFFLINE_MODES",
     "Mode",
     "RerunSettings",
     "TransportOptions",

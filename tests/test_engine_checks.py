@@ -42,7 +42,7 @@ def test_a_parameter_under_the_wrong_name_is_not_tolerated(mode: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("gaps", "backs_off"),
+    ("gaps", "expected"),
     [
         ([0.5, 1.0, 2.007, 2.002], True),  # capped, with timer jitter: not shrinking
         ([0.2, 0.4], True),
@@ -52,5 +52,5 @@ def test_a_parameter_under_the_wrong_name_is_not_tolerated(mode: str) -> None:
         ([2.007, 2.002], False),  # starts at its cap: never grew
     ],
 )
-def test_growing_gaps_allow_a_cap_and_jitter(gaps: list[float], backs_off: bool) -> None:
-    assert backs_off(gaps) is backs_off
+def test_growing_gaps_allow_a_cap_and_jitter(gaps: list[float], expected: bool) -> None:
+    assert backs_off(gaps) is expected
