@@ -148,8 +148,16 @@ def live_run_args(
     help="Also write report.json/md, junit.xml, drift.json/md and live.json/log here.",
 )
 @click.option("--tls", is_flag=True, help="Serve the live gateway over https.")
-@click.option("--deadline", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
-@click.option("-v", "--verbose", count=True)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds one client call through the gateway may take before it counts as hung.",
+)
+@click.option(
+    "-v", "--verbose", count=True, help="Show every case (-v) and pytest's full output (-vv)."
+)
 @click.pass_context
 def record_command(ctx: click.Context, /, out: Path, **options: Any) -> None:
     """Record live exchanges with the portal into scrubbed vcrpy cassettes.

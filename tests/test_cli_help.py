@@ -1,0 +1,34 @@
+"""Every option of every command says in --help what it does."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from conformance.cli import main
+
+# Options whose help is still to come: strict xfail, so the marker goes once the help is there.
+PENDING = {"run": "run --profile has no help text yet (issue 13, the help-text item for run)"}
+
+
+def _params(name: str) -> list[pytest.param]:
+    marks = [pytest.mark.xfail(reason=PENDING[name], strict=True)] if name in PENDING else []
+    return [pytest.param(name, id=name, marks=marks)]
+
+
+@pytest.mark.parametrize("command", [p for name in sorted(main.commands) for p in _params(name)])
+def test_every_visible_option_has_help(command: str) -> None:
+    options = [p for p in main.commands[command].params if isinstance(p, click.Option)]
+    silent = [p.opts[-1] for p in options if not p.hidden and not p.help]
+    assert silent == [], f"`b24-conformance {command} --help` shows {silent} without a help text"
+
+
+def test_record_help_explains_deadline_and_verbose() -> None:
+    result = CliRunner().invoke(main, ["record", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    deadline = next(line for line in lines if line.lstrip().startswith("--deadline"))
+    verbose = next(line for line in lines if line.lstrip().startswith("-v, --verbose"))
+    assert "Seconds one client call" in deadline
+    assert "Show every case (-v)" in verbose
