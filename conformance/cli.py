@@ -14,7 +14,13 @@ from conformance._data import DataNotFoundError
 from conformance._options import run_options
 from conformance.errors import EXIT_CONFORMANT, EXIT_NONCONFORMANT, EXIT_USAGE, UsageError
 from conformance.live.command import base_url_option
-from conformance.validation import ValidationResult, Violation, validate_response
+from conformance.validation import (
+    Note,
+    ValidationResult,
+    Violation,
+    catalogue_notes,
+    validate_response,
+)
 
 EXIT_OK = EXIT_CONFORMANT
 
@@ -43,9 +49,15 @@ def _read_body(file: str) -> tuple[str, Any]:
     except OSError as exc:
         raise UsageError(f"cannot read {label}: {exc.strerror or exc}") from None
     try:
-        return label, json.loads(raw.decode("utf-8-sig"), parse_constant=_reject_constant)
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"{label} is not JSON: it is not UTF-8 text") from None
+    if not text.strip():
+        # json's "Expecting value: line 2 column 1" says nothing about a file with no body.
+        empty = "empty input" if file == "-" else "empty file"
+        raise UsageError(f"{label}: {empty}, there is no body to validate")
+    try:
+        return label, json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise UsageError(f"{label} is not JSON: {exc}") from None
 
@@ -96,28 +108,32 @@ def validate(method: str, file: str, profile: str, status: int | None, output_fo
     label, body = _read_body(file)
     try:
         result = validate_response(method, body, profile=profile, status=status)  # type: ignore[arg-type]
+        notes = catalogue_notes(body)
     except DataNotFoundError as exc:
         raise UsageError(str(exc)) from None
     if output_format == "json":
-        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        report = result.as_dict() | {"notes": [n.as_dict() for n in notes]}
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        click.echo(render_text(result, label))
+        click.echo(render_text(result, label, notes))
     sys.exit(EXIT_OK if result.valid else EXIT_NONCONFORMANT)
 
 
-def render_text(result: ValidationResult, label: str) -> str:
-    """The human report of one validation: a verdict line, then every violation."""
+def render_text(result: ValidationResult, label: str, notes: tuple[Note, ...] = ()) -> str:
+    """The human report of one validation: a verdict line, every violation, then the notes."""
     what = f"{result.envelope} envelope" if result.envelope != "unknown" else "body"
     status = f" (HTTP {result.status})" if result.status is not None else ""
     if result.valid:
-        return f"{label}: valid {result.method} {what}{status} under profile {result.profile}"
-    count = len(result.violations)
-    lines = [
-        f"{label}: invalid {result.method} {what}{status} under profile {result.profile}: "
-        f"{count} violation{'s' if count != 1 else ''}"
-    ]
+        lines = [f"{label}: valid {result.method} {what}{status} under profile {result.profile}"]
+    else:
+        count = len(result.violations)
+        lines = [
+            f"{label}: invalid {result.method} {what}{status} under profile {result.profile}: "
+            f"{count} violation{'s' if count != 1 else ''}"
+        ]
     for number, violation in enumerate(result.violations, 1):
         lines.extend(_render_violation(number, violation))
+    lines.extend(f"note: {note.text}" for note in notes)
     return "\n".join(lines)
 
 

@@ -94,6 +94,41 @@ def validate_response(
     return ValidationResult(method, profile, envelope, status, tuple(violations))
 
 
+@dataclass(frozen=True)
+class Note:
+    """Something worth knowing about a body that breaks nothing (validity is unchanged)."""
+
+    kind: Literal["code-not-in-catalogue"]
+    code: str | int
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def catalogue_notes(body: Any) -> tuple[Note, ...]:
+    """A note when an error envelope's code is in no entry of the error catalogue."""
+    if classify_envelope(body) != "error":
+        return ()
+    code = body["error"]
+    # The schema reports other types (a boolean, a list); bool is an int to Python.
+    if isinstance(code, bool) or not isinstance(code, str | int):
+        return ()
+    if catalogue.code_key(code) in {catalogue.code_key(c) for c in catalogue.known_codes()}:
+        return ()
+    return (
+        Note(
+            kind="code-not-in-catalogue",
+            code=code,
+            text=(
+                f"error code {json.dumps(code, ensure_ascii=False)} is not in the error "
+                f"catalogue (schemas/{catalogue.ERRORS_FILE}): its statuses, methods and retry "
+                "rule are unknown here"
+            ),
+        ),
+    )
+
+
 def validate_params(method: str, params: Any) -> tuple[Violation, ...]:
     """Violations of a method's request parameters (names, required, types, the type enum)."""
     return tuple(schema_violations(schemas.params_schema(schemas.canonical_method(method)), params))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 
-from conformance import cassettes, catalogue
+from conformance import _data, cassettes, catalogue
 from conformance.case import CaseFormatError, all_cases, load_case_file
 from conformance.validation import classify_envelope, validate_response
 
@@ -34,6 +36,50 @@ def test_description_states_a_fact(case: object) -> None:
     description = case.description  # type: ignore[attr-defined]
     assert not re.search(r"(?i)\b(should|test that|must)\b", description)
     assert description[0].islower() or description[0].isdigit() or description.split()[0].isupper()
+
+
+def descriptions_cut_by_comments(text: str, where: str) -> list[str]:
+    """Plain (unquoted) descriptions that a `` #`` on their line turned into a comment."""
+    lines = text.splitlines()
+    cut = []
+    for node in yaml.compose_all(text):
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, yaml.MappingNode):
+                for key, value in current.value:
+                    if key.value == "description" and isinstance(value, yaml.ScalarNode):
+                        rest = lines[value.end_mark.line][value.end_mark.column :]
+                        if value.style is None and rest.lstrip().startswith("#"):
+                            line = value.start_mark.line + 1
+                            cut.append(
+                                f"{where}:{line}: description loads as {value.value!r} but the "
+                                f"line goes on with {rest.strip()!r}; quote the description"
+                            )
+                    stack.append(value)
+            elif isinstance(current, yaml.SequenceNode):
+                stack.extend(current.value)
+    return cut
+
+
+CASE_FILES = sorted(_data.cases_dir().rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.name)
+def test_no_description_is_cut_by_a_yaml_comment(path: Path) -> None:
+    assert descriptions_cut_by_comments(path.read_text(encoding="utf-8"), path.name) == []
+
+
+def test_the_cut_description_lint_catches_an_unquoted_hash() -> None:
+    text = (
+        "description: file level\ncases:\n  - id: get.hash\n"
+        "    description: a code with & + # % reaches the portal\n"
+        '  - id: get.quoted\n    description: "a code with & + # % reaches it"  # fine\n'
+    )
+    assert descriptions_cut_by_comments(text, "planted.yaml") == [
+        "planted.yaml:4: description loads as 'a code with & +' but the line goes on with "
+        "'# % reaches the portal'; quote the description"
+    ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

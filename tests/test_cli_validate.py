@@ -95,6 +95,8 @@ def test_status_mismatch_exits_1() -> None:
         ((GET, "/nonexistent/body.json"), None, "cannot read /nonexistent/body.json"),
         ((GET, "-"), "<html>502 Bad Gateway</html>", "stdin is not JSON"),
         ((GET, "-"), '{"result": NaN}', "stdin is not JSON: NaN is not JSON"),
+        ((GET, "-"), "", "stdin: empty input, there is no body to validate"),
+        ((GET, "-"), "\n  \n", "stdin: empty input, there is no body to validate"),
         ((GET, "-", "--profile", "strict"), "{}", "Invalid value for '--profile'"),
         ((GET, "-", "--status", "999"), "{}", "Invalid value for '--status'"),
     ],
@@ -120,3 +122,57 @@ def test_non_utf8_input_is_a_usage_error(tmp_path: Path) -> None:
     code, _, err = _run(GET, str(path))
     assert code == 2
     assert "is not JSON: it is not UTF-8 text" in err
+
+
+def test_an_empty_file_says_so_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "body.json"
+    path.write_bytes(b"")
+    code, out, err = _run(GET, str(path))
+    assert code == 2
+    assert out == ""
+    assert err == f"Error: {path}: empty file, there is no body to validate\n"
+
+
+UNCATALOGUED = {"error": "SOMETHING_NEW", "error_description": "a code nobody wrote down"}
+NOTE = (
+    'note: error code "SOMETHING_NEW" is not in the error catalogue '
+    "(schemas/catalogue/errors.json): its statuses, methods and retry rule are unknown here"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "noted"),
+    [
+        (UNCATALOGUED, True),
+        ({"error": 4711, "error_description": "x"}, True),
+        ({"error": "NOT_FOUND", "error_description": "Not found."}, False),
+        ({"error": "100", "error_description": "x"}, False),  # catalogued as the number 100
+        ({"error": "", "error_description": "x"}, True),  # seen on the wire, not catalogued
+        ({"result": True, "time": {}}, False),
+    ],
+    ids=["unknown string", "unknown number", "catalogued", "number as string", "empty", "success"],
+)
+def test_a_code_missing_from_the_catalogue_gets_a_note(body: object, noted: bool) -> None:
+    _, out, _ = _run(GET, "-", stdin=json.dumps(body))
+    assert ("is not in the error catalogue" in out) is noted, out
+    _, out, _ = _run(GET, "-", "--format", "json", stdin=json.dumps(body))
+    notes = json.loads(out)["notes"]
+    assert [n["kind"] for n in notes] == (["code-not-in-catalogue"] if noted else [])
+
+
+def test_the_note_leaves_the_verdict_alone() -> None:
+    code, out, _ = _run(GET, "-", "--status", "400", stdin=json.dumps(UNCATALOGUED))
+    assert code == 0
+    assert out.splitlines() == [
+        "stdin: valid crm.activity.badge.get error envelope (HTTP 400) under profile wire",
+        NOTE,
+    ]
+    code, out, _ = _run(GET, "-", "--format", "json", stdin=json.dumps(UNCATALOGUED))
+    assert code == 0
+    assert json.loads(out)["notes"] == [
+        {
+            "kind": "code-not-in-catalogue",
+            "code": "SOMETHING_NEW",
+            "text": NOTE.removeprefix("note: "),
+        }
+    ]

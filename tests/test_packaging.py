@@ -33,6 +33,7 @@ def test_wheel_carries_schemas_cassettes_and_type_marker(wheel: Path) -> None:
         assert f"conformance/_bundled/schemas/{relative}" in names
     assert "conformance/_bundled/schemas/catalogue/errors.json" in names
     assert "conformance/_bundled/cassettes/README.md" in names
+    assert "conformance/_bundled/CONTRACT.md" in names
     assert "conformance/py.typed" in names
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 from urllib.parse import quote, urlsplit
@@ -71,6 +72,10 @@ class RequestLog:
             self._entries.clear()
 
 
+#: ``on_answer(method, path, status)``; the path still holds a webhook secret: redact it.
+AnswerHook = Callable[[str, str, int | None], None]
+
+
 @dataclass
 class PortalState:
     """Everything the application answers from; owned by FakePortal."""
@@ -88,6 +93,8 @@ class PortalState:
     script_lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
     moved_url: str = ""
+    #: Called after each request: HTTP method, path (no query), status (None: dropped).
+    on_answer: AnswerHook | None = None
 
 
 @dataclass(frozen=True)
@@ -188,9 +195,11 @@ class PortalApp:
         try:
             answer = self.answer(environ)
         except DropConnection:
+            self._announce(environ, None)
             raise
         except Exception:
             answer = internal_error()
+        self._announce(environ, answer.status)
         headers = [
             (name, _header_value(value))
             for name, value in answer.headers
@@ -199,6 +208,14 @@ class PortalApp:
         headers.append(("Content-Length", str(len(answer.body))))
         start_response(answer.status_line, headers)
         return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else answer.body]
+
+    def _announce(self, environ: WSGIEnvironment, status: int | None) -> None:
+        hook = self.state.on_answer
+        if hook is not None:
+            # An observer must not change what the client gets.
+            with suppress(Exception):
+                path = urlsplit(_ascii_target(environ)).path
+                hook(str(environ.get("REQUEST_METHOD", "GET")), path, status)
 
     def read(self, environ: WSGIEnvironment) -> Incoming:
         started = time.time()

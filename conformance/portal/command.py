@@ -1,6 +1,8 @@
 """``b24-conformance portal``: run the stateful fake portal until SIGINT or SIGTERM.
 
 The first line of stdout is user 1's webhook URL; with --tls the second is the CA bundle path.
+Everything for people (how to stop it, the -v request lines) goes to stderr, so scripts can
+keep reading stdout.
 """
 
 from __future__ import annotations
@@ -9,11 +11,25 @@ import signal
 import sys
 import threading
 from types import FrameType
+from urllib.parse import unquote
 
 import click
 
+from conformance.api import Redactor
 from conformance.portal.auth import random_secret
 from conformance.portal.server import FakePortal
+
+
+class RequestLines:
+    """Prints one line per request on stderr: method, path and status, secrets redacted."""
+
+    def __init__(self) -> None:
+        self.redact = Redactor(())
+
+    def __call__(self, method: str, path: str, status: int | None) -> None:
+        shown = "dropped" if status is None else str(status)
+        # Decoded first: clients escape a secret's characters in more ways than one.
+        click.echo(f"{method} {self.redact(unquote(path))} {shown}", err=True)
 
 
 @click.command("portal")
@@ -66,6 +82,12 @@ from conformance.portal.server import FakePortal
 )
 @click.option("--no-operating-limit", is_flag=True, help="Turn the operating-time limit off.")
 @click.option("--require-https", is_flag=True, help="Webhooks over http answer INVALID_REQUEST.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Print a line per request on stderr: method, path (secrets as ***) and status.",
+)
 def portal_command(
     port: int,
     secret: str | None,
@@ -78,18 +100,22 @@ def portal_command(
     operating_window: float,
     no_operating_limit: bool,
     require_https: bool,
+    verbose: int,
 ) -> None:
     """Serve a stateful fake Bitrix24 portal on 127.0.0.1 until interrupted.
 
     Prints the admin webhook URL as the first line (and, with --tls, the CA bundle path as
-    the second), then serves until SIGINT or SIGTERM and exits 0.
+    the second), then serves until SIGINT or SIGTERM (Ctrl-C) and exits 0. With -v, each
+    request gets a line on stderr.
     """
     if secret is not None and (not secret or "/" in secret or not secret.isprintable()):
         raise click.BadParameter(
             f"{secret!r} cannot be a path segment: use printable characters without '/'",
             param_hint="'--secret'",
         )
+    request_lines = RequestLines() if verbose else None
     portal = FakePortal(
+        on_answer=request_lines,
         tls=tls,
         port=port,
         bucket=None if no_bucket else bucket,
@@ -101,6 +127,11 @@ def portal_command(
     portal.add_user(
         user_id, secret or random_secret(), admin=True, login="admin" if user_id == 1 else None
     )
+    if request_lines is not None:
+        # By value: user 1 keeps its own random secret when --user-id names another user.
+        request_lines.redact = Redactor(
+            [portal.directory.user(uid).secret for uid in sorted({1, user_id})]
+        )
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -119,6 +150,7 @@ def portal_command(
             if portal.ca_bundle is not None:
                 click.echo(portal.ca_bundle)
             sys.stdout.flush()
+            click.echo(f"serving {portal.url} until interrupted: Ctrl-C to stop", err=True)
             while not stop.wait(0.5):
                 pass
         finally:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from conformance.api import Target
-from conformance.portal.app import PortalApp, PortalState
+from conformance.portal.app import AnswerHook, PortalApp, PortalState
 from conformance.portal.auth import Directory, random_secret
 from conformance.portal.envelope import DropConnection
 from conformance.portal.faults import Fault
@@ -205,6 +205,7 @@ class FakePortal:
         operating_window: float = 600.0,
         stall_limit: float = 60.0,
         max_body: int = 32 * 1024 * 1024,
+        on_answer: AnswerHook | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port={port}: expected 0 (any free port) to 65535")
@@ -222,6 +223,7 @@ class FakePortal:
             bucket=LeakyBucket(*bucket) if bucket is not None else None,
             stall_limit=stall_limit,
             max_body=max_body,
+            on_answer=on_answer,
         )
         self._limiter = limiter
         self._certificates = _Certificates() if tls else None
