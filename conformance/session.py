@@ -37,7 +37,15 @@ from conformance.engine import (
     offline_target,
     run_case,
 )
-from conformance.properties import HYPOTHESIS_PROFILES, PROPERTIES, SAMPLE_TIME, run_property
+from conformance.properties import (
+    DEFAULT_PROFILE,
+    HYPOTHESIS_PROFILES,
+    PROPERTIES,
+    SAMPLE_TIME,
+    choose_seed,
+    hypothesis_profile,
+    run_property,
+)
 from conformance.transports import ReplayTransport, StubTransport, make_transport
 
 if TYPE_CHECKING:
@@ -125,6 +133,8 @@ class RunSession:
     started: float = field(default_factory=time.time)
     live: LiveRun | None = None
     recorded: dict[str, tuple[Case, Path]] = field(default_factory=dict)
+    #: The seed each property run used ("id mode" keys), so its rerun command carries it.
+    property_seeds: dict[str, int] = field(default_factory=dict)
 
     def prepare(self) -> None:
         """Load the client and smoke-test it; raises UsageProblem or AdapterBroken."""
@@ -268,8 +278,12 @@ class RunSession:
             parts.append("--allow-writes")
         if mode == "replay" and self.recorded:
             parts += ["--cassettes", str(self.config.cassettes)]
-        if case_id in PROPERTIES and self.config.seed is not None:
-            parts += ["--seed", str(self.config.seed)]
+        if case_id in PROPERTIES:
+            seed = self.property_seeds.get(f"{case_id} {mode}", self.config.seed)
+            if seed is not None:
+                parts += ["--seed", str(seed)]
+            if self.config.hypothesis_profile != DEFAULT_PROFILE:
+                parts += ["--hypothesis-profile", self.config.hypothesis_profile]
         if self.config.baseline.path:
             parts += ["--baseline", self.config.baseline.path]
         return shlex.join(parts)
@@ -314,11 +328,15 @@ class RunSession:
             secret, token = canary_secrets()
             transport = make_transport("portal", tls=self.config.tls)
             target = transport.target_for(_smoke_case(), secret, token)  # type: ignore[attr-defined]
+        # Chosen here, not inside the run, so the report's rerun command can carry it.
+        profile = hypothesis_profile(self.config.hypothesis_profile)
+        seed = choose_seed(property_id, profile, self.config.seed)
+        self.property_seeds[f"{property_id} {mode}"] = seed
         return run_property(
             property_id,
             self.factory,
             mode,
-            seed=self.config.seed,
+            seed=seed,
             profile=self.config.hypothesis_profile,
             deadline=self.config.deadline,
             client=self.config.client,
@@ -347,6 +365,7 @@ class RunSession:
             "capabilities": sorted(self.capabilities),
             "baseline_problems": list(self.baseline_problems),
             "results": [dataclasses.asdict(result) for result in self.results],
+            "property_seeds": dict(self.property_seeds),
         }
 
     def absorb(self, exported: dict[str, Any]) -> None:
@@ -356,6 +375,7 @@ class RunSession:
         for problem in exported["baseline_problems"]:
             if problem not in self.baseline_problems:
                 self.baseline_problems.append(problem)
+        self.property_seeds.update(exported.get("property_seeds", {}))
         for raw in exported["results"]:
             failures = [Failure(**failure) for failure in raw.pop("failures")]
             self.results.append(CaseResult(**raw, failures=failures))
