@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
-import json
 import secrets
 import threading
 import time
@@ -43,23 +42,24 @@ from conformance.api import (
     Redactor,
     Success,
     Target,
-    TransportFailure,
+)
+from conformance.properties.definitions import BADGE_REGISTRY
+from conformance.properties.profiles import MACHINE_BUDGET, choose_seed, hypothesis_profile
+from conformance.properties.registry_model import (
+    judge_error,
+    judge_success,
+    judge_total,
+    listed_badges,
 )
 from conformance.results import DEFAULT_DEADLINE, CaseResult, Failure
 
 __all__ = ["DEFAULT_PREFIX", "LIVE_LANGUAGES", "badge_registry_machine", "run_machine"]
 
-PROPERTY_ID: Final = "property.badge-registry"
+PROPERTY_ID: Final = BADGE_REGISTRY
 #: What every code a machine creates starts with; a run adds its own random part.
 DEFAULT_PREFIX: Final = "b24c-"
 #: Map keys used on a live portal, whose installed languages are unknown.
 LIVE_LANGUAGES: Final = ("en",)
-#: (examples, steps per example) by hypothesis profile: each step is a real HTTP call.
-MACHINE_BUDGET: Final[Mapping[str, tuple[int, int]]] = {
-    "dev": (50, 25),
-    "ci": (20, 15),
-    "live": (5, 15),
-}
 #: Seconds between calls on a live portal, which allows about two requests a second.
 LIVE_PACE: Final = 0.5
 #: Calls refused with QUERY_LIMIT_EXCEEDED are made again this often (rate limits are the
@@ -83,26 +83,6 @@ class Hung(Mismatch):
 
 class Crash(Exception):
     """An exception escaped the adapter's call."""
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _describe(outcome: object) -> str:
-    if isinstance(outcome, Success):
-        total = f", total={outcome.total}" if outcome.total is not None else ""
-        return f"Success(result={_show(outcome.result)}{total})"
-    if isinstance(outcome, ApiError):
-        return f"ApiError(code={outcome.code!r}, status={outcome.status})"
-    if isinstance(outcome, TransportFailure):
-        return f"TransportFailure(kind={outcome.kind!r}, status={outcome.status})"
-    return f"not an outcome: {type(outcome).__name__}"
-
-
-def _normalised(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 class _RegistryMachine(RuleBasedStateMachine):
@@ -176,40 +156,13 @@ class _RegistryMachine(RuleBasedStateMachine):
 
     # --- judging -----------------------------------------------------------------------------
 
-    def expect_success(self, fact: str, outcome: Outcome, result: Any) -> Success:
-        if isinstance(outcome, Success) and _normalised(outcome.result) == _normalised(result):
-            return outcome
-        raise Mismatch(
-            Failure(
-                PROPERTY_ID,
-                fact,
-                f"Success(result={_show(result)})",
-                _describe(outcome),
-                f"property {PROPERTY_ID}",
-                "the registry answers what was stored, language maps as maps",
-            )
-        )
+    def expect_success(self, fact: str, outcome: Outcome, result: Any) -> None:
+        if failure := judge_success(fact, outcome, result):
+            raise Mismatch(failure)
 
     def expect_error(self, fact: str, outcome: Outcome, code: str, status: int = 400) -> None:
-        right_code = isinstance(outcome, ApiError) and str(outcome.code) == code
-        right_status = (
-            "status" not in self.capabilities
-            or not isinstance(outcome, ApiError)
-            or outcome.status == status
-        )
-        if right_code and right_status:
-            return
-        shown_status = f", status={status}" if "status" in self.capabilities else ""
-        raise Mismatch(
-            Failure(
-                PROPERTY_ID,
-                fact,
-                f"ApiError(code={code!r}{shown_status})",
-                _describe(outcome),
-                f"property {PROPERTY_ID}",
-                "CONTRACT.md 1.1 to 1.4: the portal's errors, codes kept as sent",
-            )
-        )
+        if failure := judge_error(fact, outcome, code, status, self.capabilities):
+            raise Mismatch(failure)
 
     # --- ending ------------------------------------------------------------------------------
 
@@ -218,7 +171,7 @@ class _RegistryMachine(RuleBasedStateMachine):
         leftovers = set(self.model) | self.created
         if self.sweep:
             try:
-                for badge in _listed(self.call(_LIST, {})):
+                for badge in listed_badges(self.call(_LIST, {})):
                     code = badge.get("code")
                     if isinstance(code, str) and code.startswith(self.run_prefix):
                         leftovers.add(code)
@@ -300,7 +253,7 @@ def badge_registry_machine(
             outcome = self.call(_LIST, {})
             ours = [
                 badge
-                for badge in _listed(outcome)
+                for badge in listed_badges(outcome)
                 if str(badge.get("code", "")).startswith(self.run_prefix)
             ]
             wanted = sorted(self.model.values(), key=lambda badge: str(badge["code"]))
@@ -310,19 +263,8 @@ def badge_registry_machine(
                 Success({"badges": listed}) if isinstance(outcome, Success) else outcome,
                 {"badges": wanted},
             )
-            if "total" in self.capabilities and isinstance(outcome, Success):
-                everything = len(_listed(outcome))
-                if outcome.total != everything:
-                    raise Mismatch(
-                        Failure(
-                            PROPERTY_ID,
-                            "list's total counts every badge on the page",
-                            f"total={everything}",
-                            f"total={outcome.total}",
-                            f"property {PROPERTY_ID}",
-                            "list answers carry total beside result; the page holds every badge",
-                        )
-                    )
+            if failure := judge_total(outcome, self.capabilities):
+                raise Mismatch(failure)
 
         @rule(target=deleted, code=consumes(live_badges))
         def delete(self, code: str) -> str:
@@ -358,14 +300,6 @@ def badge_registry_machine(
     return BadgeRegistry
 
 
-def _listed(outcome: Outcome) -> list[dict[str, Any]]:
-    if isinstance(outcome, Success) and isinstance(outcome.result, dict):
-        badges = outcome.result.get("badges")
-        if isinstance(badges, list):
-            return [badge for badge in badges if isinstance(badge, dict)]
-    return []
-
-
 def run_machine(
     factory: AdapterFactory,
     target: Target,
@@ -385,10 +319,8 @@ def run_machine(
     ``live`` defaults to ``profile == "live"``; ``pace`` (seconds between calls) defaults to
     LIVE_PACE when live. Never raises for client faults.
     """
-    from conformance.properties import _profile, _seed_for
-
-    options = _profile(profile)
-    chosen = _seed_for(PROPERTY_ID, options, seed)
+    options = hypothesis_profile(profile)
+    chosen = choose_seed(PROPERTY_ID, options, seed)
     is_live = profile == "live" if live is None else live
     examples, steps = MACHINE_BUDGET.get(profile, (options.max_examples, 20))
     machine = badge_registry_machine(

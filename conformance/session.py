@@ -31,7 +31,14 @@ from conformance.engine import canary_secrets, execute, judge, mode_reason, run_
 from conformance.errors import EXIT_CONFORMANT, EXIT_NONCONFORMANT, AdapterBroken, UsageError
 from conformance.modes import MODE_NAMES, TransportOptions, make_transport
 from conformance.modes import mode as mode_entry
-from conformance.properties import PROPERTIES, SAMPLE_TIME, run_property
+from conformance.properties import (
+    DEFAULT_PROFILE,
+    PROPERTIES,
+    SAMPLE_TIME,
+    choose_seed,
+    hypothesis_profile,
+    run_property,
+)
 from conformance.results import OUTCOME_TYPES, OUTCOMES, CaseResult, Failure, rerun_command
 from conformance.transports import offline_target
 
@@ -219,6 +226,8 @@ class RunSession:
         flags = list(mode_entry(mode).rerun_flags(self.config))
         if mode == "replay" and self.recorded:
             flags += ["--cassettes", str(self.config.cassettes)]
+        if case_id in PROPERTIES and self.config.hypothesis_profile != DEFAULT_PROFILE:
+            flags += ["--hypothesis-profile", self.config.hypothesis_profile]
         if self.config.baseline.path:
             flags += ["--baseline", self.config.baseline.path]
         if seed is None and case_id in PROPERTIES:
@@ -266,16 +275,21 @@ class RunSession:
         if mode == "portal":
             secret, token = canary_secrets()
             target = self._transport(mode).target_for(_smoke_case(), secret, token)
-        return run_property(
+        # Chosen here, not inside the run, so the rerun command carries the seed the run used.
+        profile = hypothesis_profile(self.config.hypothesis_profile)
+        seed = choose_seed(property_id, profile, self.config.seed)
+        result = run_property(
             property_id,
             self.factory,
             mode,
-            seed=self.config.seed,
+            seed=seed,
             profile=self.config.hypothesis_profile,
             deadline=self.config.deadline,
             client=self.config.client,
             target=target,
         )
+        result.rerun = self.rerun_command(property_id, mode, seed=seed)
+        return result
 
     def _apply_baseline(self, result: CaseResult) -> CaseResult:
         entry = self.config.baseline.lookup(result.case_id, result.mode)

@@ -431,12 +431,38 @@ def test_the_smoke_call_tells_a_broken_harness(
 HARNESS_SCHEMAS = [r for r, _ in _data.iter_schema_files() if r.startswith("harness/")]
 
 
-@pytest.mark.parametrize("relative", HARNESS_SCHEMAS)
-def test_schema_examples_are_valid(relative: str) -> None:
-    contents = _data.read_schema_file(relative)
+def _schema_examples() -> list[tuple[str, int, Any]]:
+    """(schema, position, example) for every example a harness schema holds or unites."""
+    found = []
+    for relative in HARNESS_SCHEMAS:
+        # A direction's union schema (`type` one of several) takes its members' examples.
+        kinds = _data.read_schema_file(relative)["properties"]["type"].get("enum", ())
+        members = [f"harness/{kind}.json" for kind in kinds] or [relative]
+        examples = [e for m in members for e in _data.read_schema_file(m).get("examples", [])]
+        found += [(relative, position, example) for position, example in enumerate(examples)]
+    return found
+
+
+SCHEMA_EXAMPLES = _schema_examples()
+
+
+def test_every_harness_schema_has_examples() -> None:
+    # Without this guard an empty list would make the parametrized test below vanish.
+    assert HARNESS_SCHEMAS, "no schemas under schemas/harness/"
+    missing = set(HARNESS_SCHEMAS) - {relative for relative, _, _ in SCHEMA_EXAMPLES}
+    assert not missing, f"harness schemas without examples: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    ("relative", "example"),
+    [(relative, example) for relative, _, example in SCHEMA_EXAMPLES],
+    ids=[f"{relative}-{position}" for relative, position, _ in SCHEMA_EXAMPLES],
+)
+def test_schema_examples_are_valid(relative: str, example: Any) -> None:
     validator = schemas.validator(schemas.uri(relative))
-    for example in contents.get("examples", []):
-        validator.validate(example)
+    validator.validate(example)
+    # The validator really looks: the same example under another type is refused.
+    assert not validator.is_valid({**example, "type": "bogus"})
 
 
 def test_schemas_list_the_documented_capabilities_and_kinds() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -111,6 +112,22 @@ def test_a_property_runs_by_id_with_its_seed(tmp_path: Path) -> None:
     assert entry["outcome"] == "failed"
     assert "minimal example" in entry["message"]
     assert "--seed 11" in entry["rerun"]
+
+
+@pytest.mark.parametrize("profile", ["dev", "ci"])
+def test_a_failing_property_reruns_with_the_seed_it_drew(tmp_path: Path, profile: str) -> None:
+    result = _run(
+        "--client", "miniature:loses-error-code", "--mode", "stub", "--case", "property.error-mapping",
+        "--hypothesis-profile", profile, "--report", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    (entry,) = _report(tmp_path)["cases"]  # type: ignore[misc]
+    drawn = re.search(r"--seed (\d+)", entry["reproduction"])
+    assert drawn, entry["reproduction"]
+    assert f"--seed {drawn.group(1)}" in entry["rerun"], "the report reruns what the run drew"
+    assert f"seed {drawn.group(1)}, hypothesis profile {profile}" in entry["message"]
+    # A non-default profile changes how many examples run: the rerun names it too.
+    assert ("--hypothesis-profile dev" in entry["rerun"]) == (profile == "dev")
 
 
 def test_the_portal_command_is_registered() -> None:
