@@ -5,6 +5,9 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 from conformance.api import AdapterFactory
@@ -36,7 +39,8 @@ def load_factory(spec: str) -> AdapterFactory:
     if not colon or not module_name or not attribute:
         raise ClientSpecError(f"--client {spec!r} is not a client spec: expected {SPEC_FORMS}")
     try:
-        module = importlib.import_module(module_name)
+        with _working_directory_importable():
+            module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ClientSpecError(
             f"--client {spec!r}: cannot import module {module_name!r} ({exc}); "
@@ -52,6 +56,26 @@ def load_factory(spec: str) -> AdapterFactory:
     if not callable(factory):
         raise ClientSpecError(f"--client {spec!r}: {attribute!r} is not callable")
     return factory
+
+
+@contextmanager
+def _working_directory_importable() -> Iterator[None]:
+    """The working directory on ``sys.path`` for one import, as ``python -m`` puts it there.
+
+    A console script's ``sys.path`` starts at its own bin directory, so ``--client
+    my_adapter:factory`` beside my_adapter.py would not import; the entry is taken out again so
+    the rest of the run resolves imports as the user's environment does.
+    """
+    here = os.getcwd()
+    if here in sys.path or "" in sys.path:
+        yield
+        return
+    sys.path.insert(0, here)
+    try:
+        yield
+    finally:
+        if here in sys.path:
+            sys.path.remove(here)
 
 
 def _miniature(name: str, spec: str) -> AdapterFactory:

@@ -29,6 +29,12 @@ from conformance.modes import DEFAULT_MODES, MODE_NAMES, MODES
 from conformance.properties import HYPOTHESIS_PROFILES
 from conformance.results import DEFAULT_DEADLINE
 
+#: A harness is a process of its own: only the default modes that serve over a real server
+#: (not in-process interception) can see its requests.
+HARNESS_MODES: Final[tuple[str, ...]] = tuple(
+    name for name in DEFAULT_MODES if not MODES[name].offline
+)
+
 Kind = Literal["text", "int", "float", "flag", "multiple", "dir", "file"]
 
 
@@ -68,7 +74,9 @@ RUN_OPTIONS: Final[tuple[RunOption, ...]] = (
         "multiple",
         "Transport; repeat for several. Default: "
         + ", ".join(DEFAULT_MODES)
-        + ". "
+        + " ("
+        + ", ".join(HARNESS_MODES)
+        + " for a cmd: client). "
         + "; ".join(f"{name}: {mode.description}" for name, mode in MODES.items())
         + " (see docs/live.md).",
         choices=MODE_NAMES,
@@ -222,7 +230,7 @@ def build_config(
         modes = modes or ("replay",)
         if "replay" not in modes:
             raise UsageError(f"{flag('cassettes')} applies to {prefix}mode replay only")
-    modes = modes or DEFAULT_MODES
+    modes = modes or default_modes(client)
     live = None
     if "live" in modes:
         try:
@@ -263,6 +271,11 @@ def build_config(
         cassettes=cassettes,
         values={dest: _plain(given[dest]) for dest in OPTIONS_BY_DEST},
     )
+
+
+def default_modes(client: str) -> tuple[str, ...]:
+    """The modes of a run that names none: what can intercept ``client``'s requests."""
+    return HARNESS_MODES if client.strip().startswith("cmd:") else DEFAULT_MODES
 
 
 def _check_value(option: RunOption, value: Any, flag: str) -> None:
