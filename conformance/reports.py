@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from conformance import __version__, schemas
 from conformance.api import Redactor
-from conformance.case import case_by_id
-from conformance.results import OUTCOMES
+from conformance.report_md import render_markdown
 from conformance.session import RunSession
 
 
@@ -65,66 +63,6 @@ def _now() -> float:
     import time
 
     return time.time()
-
-
-def render_markdown(document: dict[str, Any]) -> str:
-    lines = [
-        f"# b24-conformance report: {document['client']['name']}",
-        "",
-        f"Suite {document['suite']['version']}, mode {document['mode']}, profile "
-        f"{document['profile']}, seed {document['seed']}, started {document['started']}.",
-        "",
-        "## Summary",
-        "",
-    ]
-    modes = sorted({c["mode"] for c in document["cases"]})
-    lines.append("| mode | level | " + " | ".join(OUTCOMES) + " |")
-    lines.append("|---|---|" + "---|" * len(OUTCOMES))
-    for mode in modes:
-        for level in ("must", "should", "may"):
-            counts = Counter(
-                c["outcome"] for c in document["cases"] if c["mode"] == mode and c["level"] == level
-            )
-            if counts:
-                cells = " | ".join(str(counts.get(o, 0)) for o in OUTCOMES)
-                lines.append(f"| {mode} | {level} | {cells} |")
-    total = " | ".join(str(document["summary"][o]) for o in OUTCOMES)
-    lines.append(f"| **all** | | {total} |")
-    for problem in document["baseline_problems"]:
-        lines += ["", f"**Baseline problem:** {problem}"]
-    failing = [c for c in document["cases"] if c["outcome"] in ("failed", "errored")]
-    lines += ["", "## Failures", ""]
-    if not failing:
-        lines.append("None.")
-    for entry in failing:
-        description = case_by_id(entry["id"]).description if _known(entry["id"]) else ""
-        lines += [
-            f"### {entry['id']} ({entry['mode']}, {entry['level']}): {entry['outcome']}",
-            "",
-            description,
-            "",
-            "```",
-            entry["message"],
-            "```",
-            "",
-            "Reproduce:",
-            "",
-            "```sh",
-            entry.get("reproduction", ""),
-            "```",
-            "",
-            f"Rerun: `{entry.get('rerun', '')}`",
-            "",
-        ]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _known(case_id: str) -> bool:
-    try:
-        case_by_id(case_id)
-    except KeyError:
-        return False
-    return True
 
 
 def write_reports(
