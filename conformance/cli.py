@@ -180,7 +180,14 @@ def _render_violation(number: int, violation: Violation) -> list[str]:
 )
 @run_options("case", "baseline", "seed", "deadline")
 @click.option(
-    "-v", "--verbose", count=True, help="Show every case (-v) and pytest's full output (-vv)."
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show every case, counts per level and every failing case id (-v); pytest's full "
+    "output as well (-vv).",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress: the summary in one line (verdict, checks)."
 )
 @click.option(
     "-n",
@@ -192,6 +199,7 @@ def _render_violation(number: int, violation: Violation) -> list[str]:
 def run(
     keyword: str | None,
     verbose: int,
+    quiet: bool,
     processes: str | None,
     base_url: str | None,
     **values: Any,
@@ -208,7 +216,7 @@ def run(
     sys.exit(
         run_suite(
             build_config(values, base_url=base_url),
-            verbose=verbose,
+            verbose=-1 if quiet else verbose,
             keyword=keyword,
             processes=processes,
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from conformance.baseline import EMPTY, Baseline, load_baseline
-from conformance.clients import load_factory
+from conformance.clients import ClientSpecError, load_factory
 from conformance.errors import UsageError
 from conformance.live.budget import (
     DEFAULT_BURST,
@@ -183,6 +183,8 @@ class RunConfig:
     live: LiveSettings | None = None
     #: replay mode plays the cassettes in this directory (a recording) instead of the catalogue
     cassettes: Path | None = None
+    #: how the user spells the options (``--`` or ``--b24-``), for messages after validation
+    option_prefix: str = "--"
     #: the option values this configuration was built from (for pytest-xdist workers)
     values: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -222,8 +224,14 @@ def build_config(
     for dest, option in OPTIONS_BY_DEST.items():
         _check_value(option, given[dest], flag(dest))
     client = str(given["client"])
-    load_factory(client)  # a spec that names no factory is a usage error before anything runs
-    baseline = load_baseline(given["baseline"]) if given["baseline"] else EMPTY
+    try:
+        load_factory(client)  # a spec that names no factory is a usage error before anything runs
+    except ClientSpecError as exc:
+        raise ClientSpecError(_as_typed(str(exc), "--client", flag("client"))) from None
+    try:
+        baseline = load_baseline(given["baseline"]) if given["baseline"] else EMPTY
+    except UsageError as exc:
+        raise UsageError(_as_typed(str(exc), "--baseline", flag("baseline"))) from None
     modes = tuple(dict.fromkeys(given["mode"]))
     cassettes = Path(given["cassettes"]) if given["cassettes"] else None
     if cassettes is not None:
@@ -269,8 +277,14 @@ def build_config(
         properties=not given["no_properties"],
         live=live,
         cassettes=cassettes,
+        option_prefix=prefix,
         values={dest: _plain(given[dest]) for dest in OPTIONS_BY_DEST},
     )
+
+
+def _as_typed(message: str, flag: str, typed: str) -> str:
+    """``message`` naming the option as the user typed it (``--b24-client`` under pytest)."""
+    return typed + message.removeprefix(flag) if message.startswith(flag + " ") else message
 
 
 def default_modes(client: str) -> tuple[str, ...]:

@@ -65,13 +65,29 @@ def _now() -> float:
     return time.time()
 
 
+def redacted_document(session: RunSession, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The report.json document of ``session`` with every secret replaced by value."""
+    redact = Redactor(secrets)
+    loaded: dict[str, Any] = json.loads(
+        redact(json.dumps(report_document(session), ensure_ascii=False))
+    )
+    return loaded
+
+
 def write_reports(
-    session: RunSession, directory: Path, secrets: tuple[str, ...] = ()
+    session: RunSession,
+    directory: Path,
+    secrets: tuple[str, ...] = (),
+    document: dict[str, Any] | None = None,
 ) -> list[Path]:
-    """Write report.json and report.md into ``directory``; every text redacted by value."""
+    """Write report.json and report.md into ``directory``; every text redacted by value.
+
+    ``document`` is the run's :func:`redacted_document`, when the caller has it already.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     redact = Redactor(secrets)
-    document = json.loads(redact(json.dumps(report_document(session), ensure_ascii=False)))
+    if document is None:
+        document = redacted_document(session, secrets)
     json_path = directory / "report.json"
     json_path.write_text(
         json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -195,4 +195,4 @@ def test_plain_pytest_reports_a_broken_adapter_with_exit_3(
         "--pyargs", "conformance", "--b24-client", "tests.fixtures.adapters:no_call"
     )
     assert result.ret == 3
-    result.stdout.fnmatch_lines(["*the adapter is broken: the adapter has no 'call'*"])
+    result.stderr.fnmatch_lines(["*the adapter is broken: the adapter has no 'call'*"])
