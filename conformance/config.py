@@ -82,7 +82,11 @@ RUN_OPTIONS: Final[tuple[RunOption, ...]] = (
         choices=MODE_NAMES,
     ),
     RunOption("case", "multiple", "Run only this case or property id; repeatable."),
-    RunOption("report", "dir", "Write report.json, report.md and junit.xml into this directory."),
+    RunOption(
+        "report",
+        "dir",
+        "Write report.json, report.md, report.html and junit.xml into this directory.",
+    ),
     RunOption("baseline", "file", "YAML file listing the client's expected failures."),
     RunOption("seed", "int", "Seed for generated inputs (recorded in the report)."),
     RunOption(

@@ -8,6 +8,7 @@ from typing import Any
 
 from conformance import __version__, schemas
 from conformance.api import Redactor
+from conformance.report_html import render_html
 from conformance.report_md import render_markdown
 from conformance.session import RunSession
 
@@ -80,7 +81,7 @@ def write_reports(
     secrets: tuple[str, ...] = (),
     document: dict[str, Any] | None = None,
 ) -> list[Path]:
-    """Write report.json and report.md into ``directory``; every text redacted by value.
+    """Write report.json, report.md and report.html into ``directory``; all redacted by value.
 
     ``document`` is the run's :func:`redacted_document`, when the caller has it already.
     """
@@ -94,4 +95,6 @@ def write_reports(
     )
     md_path = directory / "report.md"
     md_path.write_text(redact(render_markdown(document)), encoding="utf-8")
-    return [json_path, md_path]
+    html_path = directory / "report.html"
+    html_path.write_text(redact(render_html(document)), encoding="utf-8")
+    return [json_path, md_path, html_path]
