@@ -29,7 +29,7 @@ from conformance.properties.exchanges import (
     example_transport_for,
 )
 from conformance.properties.profiles import DEFAULT_PROFILE, choose_seed, hypothesis_profile
-from conformance.results import DEFAULT_DEADLINE, CaseResult, Failure
+from conformance.results import DEFAULT_DEADLINE, CaseResult, Failure, conclude
 
 __all__ = ["client_spec", "judge_example", "rerun_command", "run_property"]
 
@@ -310,8 +310,8 @@ def _run_scripted(
     if minimal is None:
         result.message = f"passed {found_after} generated examples ({about})"
         return result
-    result.outcome = "errored" if minimal.crash else "failed"
-    result.failures = list(minimal.failures)
+    # Through the one verdict: an escaped exception errors the property, a failure fails it.
+    conclude(result, minimal.failures, _as_shown, escaped=minimal.crash or None)
     result.reproduction = minimal.reproduction
     headline = minimal.crash or (minimal.failures[0].title if minimal.failures else "")
     result.message = "\n".join(
@@ -362,3 +362,8 @@ def _falsify(
     if minimal is None:
         return found, found_after, "not shrunk: the failure did not happen again (flaky client?)"
     return minimal, found_after, f"shrunk with the same seed ({tally.examples} examples in all)"
+
+
+def _as_shown(text: str) -> str:
+    # The examples ran through run_case, which redacted every failure already.
+    return text
