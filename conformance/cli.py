@@ -220,6 +220,12 @@ class _Holder:
     type=click.Path(dir_okay=False, path_type=Path),
     help="YAML file listing the client's expected failures.",
 )
+@click.option(
+    "--baseline-update",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a baseline of this run's failures to this file: entries that stay keep their "
+    "reasons, new ones are marked for review.",
+)
 @click.option("--seed", type=int, help="Seed for generated inputs (recorded in the report).")
 @click.option("--profile", type=click.Choice(schemas.PROFILES), default="wire", show_default=True)
 @click.option(
@@ -246,6 +252,7 @@ def run(
     keyword: str | None,
     case_ids: tuple[str, ...],
     baseline: Path | None,
+    baseline_update: Path | None,
     seed: int | None,
     profile: str,
     deadline: float,
@@ -271,13 +278,12 @@ def run(
     """
     import pytest
 
-    from conformance.baseline import BaselineError, load_baseline
+    from conformance.baseline import BaselineError
     from conformance.clients import ClientSpecError, load_factory
 
     try:
         load_factory(client)
-        if baseline is not None:
-            load_baseline(baseline)
+        _check_baselines(baseline, baseline_update)
     except (ClientSpecError, BaselineError) as exc:
         raise UsageProblem(str(exc)) from None
     if processes is not None and "live" in modes:
@@ -327,6 +333,7 @@ def run(
     valued = {
         "--b24-report": report,
         "--b24-baseline": baseline,
+        "--b24-baseline-update": baseline_update,
         "--b24-seed": seed,
         "--b24-hypothesis-profile": hypothesis_profile,
     }
@@ -354,6 +361,16 @@ def run(
     if holder.interrupted:
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(code)
+
+
+def _check_baselines(baseline: Path | None, baseline_update: Path | None) -> None:
+    """Both baseline options name readable baselines (an update target may not exist yet)."""
+    from conformance.baseline import load_baseline
+
+    if baseline is not None:
+        load_baseline(baseline)
+    elif baseline_update is not None and baseline_update.is_file():
+        load_baseline(baseline_update, option="--baseline-update")
 
 
 def _preflight(

@@ -60,6 +60,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--b24-baseline", default=None, help="YAML file of the client's expected failures"
     )
+    group.addoption(
+        "--b24-baseline-update",
+        default=None,
+        help="write a baseline of this run's failures here (new entries marked for review)",
+    )
     group.addoption("--b24-seed", type=int, default=None, help="seed for generated inputs")
     group.addoption(
         "--b24-profile",
@@ -148,7 +153,21 @@ def _config(config: pytest.Config) -> RunConfig:
         properties=not config.getoption("--b24-no-properties"),
         live=_live_settings(config) if "live" in modes else None,
         cassettes=Path(cassettes) if cassettes else None,
+        baseline_update=_baseline_update(config),
     )
+
+
+def _baseline_update(config: pytest.Config) -> Path | None:
+    """--b24-baseline-update FILE; an existing FILE must be a baseline (its reasons are kept)."""
+    target = config.getoption("--b24-baseline-update")
+    if not target:
+        return None
+    if Path(target).is_file() and not config.getoption("--b24-baseline"):
+        try:
+            load_baseline(target, option="--baseline-update")
+        except BaselineError as exc:
+            raise UsageProblem(str(exc)) from None
+    return Path(target)
 
 
 def _live_settings(config: pytest.Config) -> Any:
@@ -280,6 +299,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from conformance.reports import write_reports
 
         write_reports(run, run.config.report_dir, secrets=run.secrets)
+    if run.config.baseline_update is not None:
+        run.update_baseline(run.config.baseline_update)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = run.exit_code()
 
@@ -290,7 +311,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     writer = terminalreporter
     writer.section("b24-conformance")
-    writer.line(f"client {run.adapter_name!r} ({run.config.client}), profile {run.config.profile}")
+    version = f" {run.client_version}" if run.client_version else ""
+    writer.line(
+        f"client {run.adapter_name!r}{version} ({run.config.client}), profile {run.config.profile}"
+    )
+    for line in run.baseline_lines():
+        writer.line(line)
     header = f"{'mode':<8}" + "".join(f"{o:>9}" for o in OUTCOMES)
     writer.line(header)
     for mode in run.config.modes:

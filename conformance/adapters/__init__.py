@@ -10,6 +10,7 @@ HTTP exchange behind the client's back. Each one's known defects are in ``baseli
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import Final
 
 #: Adapter specs by the client name their reports carry; the compliance report runs these.
@@ -18,6 +19,14 @@ ADAPTERS: Final = {
     "fast-bitrix24": "conformance.adapters.fast_bitrix24:factory",
     "fast-bitrix24-default": "conformance.adapters.fast_bitrix24:factory_default",
 }
+
+
+def installed_version(distribution: str) -> str | None:
+    """The installed version of a client's distribution, the adapter's ``version``."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def missing_extra(module: str, package: str, extra: str, cause: ImportError) -> ImportError:
