@@ -497,6 +497,7 @@ def cassettes(check_only: bool) -> None:
 def _register_subcommands() -> None:
     """The commands that live with their own subsystems: the portal, live mode, compliance."""
     from conformance.compliance import compliance_command
+    from conformance.diff import diff_command
     from conformance.live.command import record_command, sweep_command
     from conformance.portal.command import portal_command
 
@@ -504,6 +505,7 @@ def _register_subcommands() -> None:
     main.add_command(record_command, name="record")
     main.add_command(sweep_command, name="sweep")
     main.add_command(compliance_command, name="compliance")
+    main.add_command(diff_command, name="diff")
 
 
 _register_subcommands()
