@@ -11,6 +11,7 @@ import click
 
 from conformance import __version__, schemas
 from conformance._data import DataNotFoundError
+from conformance.catalogue import UnknownRevisionError
 from conformance.live.command import base_url_option, budget_options, live_run_args
 from conformance.validation import ValidationResult, Violation, validate_response
 
@@ -78,8 +79,22 @@ def main() -> None:
     default=None,
     help="The HTTP status the body came with; checked against the error catalogue.",
 )
+@click.option(
+    "--docs-revision",
+    metavar="REV",
+    default=None,
+    help="With --profile docs: the docs revision to follow (default: the newest kept; "
+    "`b24-conformance drift` lists them).",
+)
 @FORMAT_OPTION
-def validate(method: str, file: str, profile: str, status: int | None, output_format: str) -> None:
+def validate(
+    method: str,
+    file: str,
+    profile: str,
+    status: int | None,
+    docs_revision: str | None,
+    output_format: str,
+) -> None:
     """Validate a whole response body of METHOD read from FILE ('-' for stdin).
 
     Success and error envelopes are recognised automatically. Exits 0 when the body is
@@ -89,10 +104,20 @@ def validate(method: str, file: str, profile: str, status: int | None, output_fo
         method = schemas.canonical_method(method)
     except schemas.UnknownMethodError as exc:
         raise UsageProblem(str(exc)) from None
+    if docs_revision is not None and profile != "docs":
+        raise UsageProblem(
+            f"--docs-revision {docs_revision!r} applies to --profile docs, not {profile}"
+        )
     label, body = _read_body(file)
     try:
-        result = validate_response(method, body, profile=profile, status=status)  # type: ignore[arg-type]
-    except DataNotFoundError as exc:
+        result = validate_response(
+            method,
+            body,
+            profile=profile,  # type: ignore[arg-type]
+            status=status,
+            docs_revision=docs_revision,
+        )
+    except (DataNotFoundError, UnknownRevisionError) as exc:
         raise UsageProblem(str(exc)) from None
     if output_format == "json":
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
@@ -105,11 +130,16 @@ def render_text(result: ValidationResult, label: str) -> str:
     """The human report of one validation: a verdict line, then every violation."""
     what = f"{result.envelope} envelope" if result.envelope != "unknown" else "body"
     status = f" (HTTP {result.status})" if result.status is not None else ""
+    revision = f" at docs revision {result.docs_revision}" if result.docs_revision else ""
     if result.valid:
-        return f"{label}: valid {result.method} {what}{status} under profile {result.profile}"
+        return (
+            f"{label}: valid {result.method} {what}{status} under profile {result.profile}"
+            f"{revision}"
+        )
     count = len(result.violations)
     lines = [
-        f"{label}: invalid {result.method} {what}{status} under profile {result.profile}: "
+        f"{label}: invalid {result.method} {what}{status} under profile {result.profile}"
+        f"{revision}: "
         f"{count} violation{'s' if count != 1 else ''}"
     ]
     for number, violation in enumerate(result.violations, 1):
@@ -498,6 +528,7 @@ def _register_subcommands() -> None:
     """The commands that live with their own subsystems: the portal, live mode, compliance."""
     from conformance.compliance import compliance_command
     from conformance.diff import diff_command
+    from conformance.ledger import drift_command
     from conformance.live.command import record_command, sweep_command
     from conformance.portal.command import portal_command
 
@@ -506,6 +537,7 @@ def _register_subcommands() -> None:
     main.add_command(sweep_command, name="sweep")
     main.add_command(compliance_command, name="compliance")
     main.add_command(diff_command, name="diff")
+    main.add_command(drift_command, name="drift")
 
 
 _register_subcommands()
