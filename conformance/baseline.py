@@ -295,7 +295,7 @@ def updated_document(
             entry["reason"] = old.reason
             entry.update(_optional_fields(old))
         else:
-            entry["reason"] = first_message[case] or "fails; state the defect here"
+            entry["reason"] = _reason_from(first_message[case])
             entry["review"] = True
         named = sorted(modes & set(BASELINE_MODES))
         if modes != judged[case] and named:
@@ -319,6 +319,11 @@ def _optional_fields(entry: ExpectedFailure) -> dict[str, Any]:
     if entry.review:
         fields["review"] = True
     return fields
+
+
+def _reason_from(line: str) -> str:
+    # The format wants a reason a person can read (at least 5 characters).
+    return line if len(line) >= 5 else f"fails ({line or 'no message'}): state the defect here"
 
 
 def _first_line(text: str) -> str:

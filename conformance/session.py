@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from conformance import harness
-from conformance.api import CAPABILITIES, AdapterFactory, Outcome
+from conformance.api import CAPABILITIES, AdapterFactory, Outcome, Redactor
 from conformance.baseline import (
     EMPTY,
     AppliedBaseline,
@@ -379,7 +379,9 @@ class RunSession:
         previous = self.config.baseline
         if not previous.path and path.is_file():
             previous = load_baseline(path)
-        results = [Failing(r.case_id, r.mode, r.outcome, r.message) for r in self.results]
+        # A live run's messages may quote the portal's secrets: the file is redacted by value.
+        redact = Redactor(self.secrets)
+        results = [Failing(r.case_id, r.mode, r.outcome, redact(r.message)) for r in self.results]
         document = updated_document(previous, results, self.adapter_name or None)
         comment = (
             f"Expected failures of {self.adapter_name} {self.client_version or ''}".rstrip()

@@ -221,6 +221,19 @@ def test_a_mistyped_case_id_gets_the_nearest_one(tmp_path: Path) -> None:
     session = _session_run(_baseline(tmp_path, _entry("get.not-fuond")))
     assert session.exit_code() == 1
     assert any("did you mean 'get.not-found'?" in p for p in session.baseline_problems)
+    result = CliRunner().invoke(main, ["run", "--case", "get.not-fuond"])
+    assert result.exit_code == 2
+    assert "did you mean 'get.not-found'?" in result.output
+
+
+def test_a_new_entry_always_gets_a_reason_the_format_accepts(tmp_path: Path) -> None:
+    results = [
+        Failing("get.success", "stub", "errored", ""),
+        Failing("list.empty", "stub", "failed", "x"),
+    ]
+    document = updated_document(load_baseline(_baseline(tmp_path, "  []\n")), results, None)
+    write_baseline(tmp_path / "b.yaml", document, comment="")
+    assert [len(e.reason) >= 5 for e in load_baseline(tmp_path / "b.yaml").entries] == [True, True]
 
 
 def test_a_broken_update_target_is_a_usage_error_naming_the_option(tmp_path: Path) -> None:
