@@ -333,6 +333,37 @@ def _first_line(text: str) -> str:
     return line if len(line) <= 200 else line[:197] + "..."
 
 
+def update_baseline_file(
+    path: Path,
+    previous: Baseline,
+    results: Iterable[Failing],
+    *,
+    client: str | None,
+    version: str | None,
+    modes: Iterable[str],
+) -> str:
+    """``run --baseline-update FILE``: write FILE from a run's results; the summary line.
+
+    The previous entries are ``previous`` (``--baseline``), else FILE's own if it exists.
+    """
+    if not previous.path and path.is_file():
+        previous = load_baseline(path, option="--baseline-update")
+    document = updated_document(previous, results, client)
+    who = " ".join(part for part in (client or "the client", version) if part)
+    comment = (
+        f"Expected failures of {who}, written by b24-conformance run --baseline-update from a "
+        f"run in {'+'.join(modes)} mode.\nEntries with `review: true` are new: state the "
+        "defect in `reason`, then drop `review`."
+    )
+    write_baseline(path, document, comment=comment)
+    entries = document["expected_failures"]
+    review = sum(1 for entry in entries if entry.get("review"))
+    return (
+        f"baseline written: {path}, {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
+        f"{review} marked for review"
+    )
+
+
 def write_baseline(path: Path, document: Mapping[str, Any], *, comment: str) -> None:
     """Write a baseline document as YAML under a header comment; it must load back."""
     problem = _schema_problem(str(path), dict(document))

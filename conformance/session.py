@@ -24,9 +24,7 @@ from conformance.baseline import (
     apply_baseline,
     did_you_mean,
     judge,
-    load_baseline,
-    updated_document,
-    write_baseline,
+    update_baseline_file,
 )
 from conformance.case import (
     MODES,
@@ -376,24 +374,15 @@ class RunSession:
 
     def update_baseline(self, path: Path) -> None:
         """``--baseline-update``: write a baseline from this run's failures."""
-        previous = self.config.baseline
-        if not previous.path and path.is_file():
-            previous = load_baseline(path)
         # A live run's messages may quote the portal's secrets: the file is redacted by value.
         redact = Redactor(self.secrets)
-        results = [Failing(r.case_id, r.mode, r.outcome, redact(r.message)) for r in self.results]
-        document = updated_document(previous, results, self.adapter_name or None)
-        comment = (
-            f"Expected failures of {self.adapter_name} {self.client_version or ''}".rstrip()
-            + f", written by b24-conformance run --baseline-update from a run in "
-            f"{'+'.join(self.config.modes)} mode.\nEntries with `review: true` are new: state "
-            "the defect in `reason`, then drop `review`."
-        )
-        write_baseline(path, document, comment=comment)
-        entries = document["expected_failures"]
-        review = sum(1 for entry in entries if entry.get("review"))
-        self.baseline_written = (
-            f"baseline written: {path}, {len(entries)} entries, {review} marked for review"
+        self.baseline_written = update_baseline_file(
+            path,
+            self.config.baseline,
+            [Failing(r.case_id, r.mode, r.outcome, redact(r.message)) for r in self.results],
+            client=self.adapter_name or None,
+            version=self.client_version,
+            modes=self.config.modes,
         )
 
     def export(self) -> dict[str, Any]:

@@ -193,7 +193,7 @@ def test_run_baseline_update_writes_a_baseline_the_next_run_honours(tmp_path: Pa
     args = ["run", "--client", BROKEN, "--mode", "stub", "--case", "get.not-found"]
     first = CliRunner().invoke(main, [*args, "--baseline-update", str(target)])
     assert first.exit_code == 1, first.output
-    assert f"baseline written: {target}, 1 entries, 1 marked for review" in first.output
+    assert f"baseline written: {target}, 1 entry, 1 marked for review" in first.output
     assert [e.case for e in load_baseline(target).entries] == ["get.not-found"]
     second = CliRunner().invoke(main, [*args, "--baseline", str(target)])
     assert second.exit_code == 0, second.output
