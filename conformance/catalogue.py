@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, Literal
 
@@ -16,10 +16,15 @@ DriftKind = Literal["schema", "status", "catalogue", "behaviour", "docs-internal
 
 ERRORS_FILE = "catalogue/errors.json"
 DRIFT_FILE = "catalogue/drift.json"
+REVISIONS_FILE = "catalogue/docs-revisions.json"
 
 
 class CatalogueError(ValueError):
     """A catalogue file does not match its format schema."""
+
+
+class UnknownRevisionError(ValueError):
+    """A docs revision the data does not keep; the message lists the known ones."""
 
 
 def _load(relative: str, format_schema: str) -> Any:
@@ -84,12 +89,93 @@ def error_catalogue() -> tuple[ErrorEntry, ...]:
     )
 
 
-def errors_for(code: object, method: str, profile: Profile) -> tuple[ErrorEntry, ...]:
-    """Catalogue entries for a code that the method can produce under a profile."""
+def errors_for(
+    code: object, method: str, profile: Profile, revision: str | None = None
+) -> tuple[ErrorEntry, ...]:
+    """Catalogue entries for a code that the method can produce under a profile; under docs,
+    as the docs revision says (None: the newest)."""
     key = code_key(code)
+    entries = error_catalogue() if profile == "wire" else revised_errors(revision)
+    return tuple(e for e in entries if code_key(e.code) == key and e.applies_to(method, profile))
+
+
+# ---------------------------------------------------------------------------------------------
+# Docs revisions: what the docs profile follows
+
+
+@dataclass(frozen=True)
+class DocsRevision:
+    """One revision of the docs: the pages it was read at, and where its docs profile differs
+    from the oldest (schema locations replaced, error entries' docs statuses and methods)."""
+
+    id: str
+    source: str
+    pages: dict[str, str]
+    schemas: dict[str, str]
+    errors: dict[tuple[str, str], tuple[tuple[int, ...], tuple[str, ...]]]
+
+
+@cache
+def docs_revisions() -> tuple[DocsRevision, ...]:
+    """Every kept docs revision, oldest first; the last is the default."""
+    document = _load(REVISIONS_FILE, "docs-revisions.json")
     return tuple(
-        e for e in error_catalogue() if code_key(e.code) == key and e.applies_to(method, profile)
+        DocsRevision(
+            id=raw["id"],
+            source=raw["source"],
+            pages=dict(raw["pages"]),
+            schemas=dict(raw["schemas"]),
+            errors={
+                (code_key(e["code"]), e["kind"]): (tuple(e["statuses"]), tuple(e["methods"]))
+                for e in raw["errors"]
+            },
+        )
+        for raw in document["revisions"]
     )
+
+
+def revision_ids() -> tuple[str, ...]:
+    return tuple(r.id for r in docs_revisions())
+
+
+def docs_revision(revision: str | None = None) -> DocsRevision:
+    """A kept docs revision by id (None: the newest); an unknown id lists the known ones."""
+    revisions = docs_revisions()
+    if revision is None:
+        return revisions[-1]
+    for candidate in revisions:
+        if candidate.id == revision:
+            return candidate
+    known = ", ".join(
+        f"{r.id} ({'newest, the default' if r is revisions[-1] else 'older'})" for r in revisions
+    )
+    raise UnknownRevisionError(f"--docs-revision {revision!r} is not kept: expected one of {known}")
+
+
+@cache
+def revised_errors(revision: str | None = None) -> tuple[ErrorEntry, ...]:
+    """The error catalogue with its docs side as the revision says."""
+    changes = docs_revision(revision).errors
+    entries = []
+    for entry in error_catalogue():
+        change = changes.get((code_key(entry.code), entry.kind))
+        if change is None:
+            entries.append(entry)
+            continue
+        statuses, methods = change
+        entries.append(
+            replace(
+                entry,
+                statuses={**entry.statuses, "docs": statuses},
+                methods={**entry.methods, "docs": methods},
+            )
+        )
+    return tuple(entries)
+
+
+def revised_schema(location: str, revision: str | None = None) -> str:
+    """The schema location (relative to schemas/) the docs profile uses at a revision."""
+    return docs_revision(revision).schemas.get(location, location)
 
 
 def known_codes() -> tuple[str | int, ...]:
@@ -123,6 +209,21 @@ class DriftEntry:
     contract: tuple[str, ...]
     witness: Witness | None
     fails_at: tuple[str, ...]
+    #: docs revisions whose pages make the claim, oldest first
+    observed_in: tuple[str, ...] = ()
+    #: the docs revision that agrees with the wire, if one does
+    closed_in: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_in is None
+
+    def open_at(self, revision: str) -> bool:
+        """Whether the docs at a revision still make the claim (closed from closed_in on)."""
+        if self.closed_in is None:
+            return True
+        order = revision_ids()
+        return order.index(revision) < order.index(self.closed_in)
 
 
 @cache
@@ -141,6 +242,27 @@ def drift_ledger() -> tuple[DriftEntry, ...]:
                 contract=tuple(raw["contract"]),
                 witness=Witness(**witness) if witness else None,
                 fails_at=tuple(raw.get("fails_at", ())),
+                observed_in=tuple(raw["observed_in"]),
+                closed_in=raw.get("closed_in"),
             )
         )
+    _check_revisions(entries)
     return tuple(entries)
+
+
+def _check_revisions(entries: list[DriftEntry]) -> None:
+    # A ledger naming a revision the data does not keep, or closed before it was seen,
+    # would make the open/closed listing lie.
+    order = revision_ids()
+    for entry in entries:
+        for revision in (*entry.observed_in, *([entry.closed_in] if entry.closed_in else [])):
+            if revision not in order:
+                raise CatalogueError(
+                    f"schemas/{DRIFT_FILE}: entry {entry.id} names docs revision {revision!r}, "
+                    f"which schemas/{REVISIONS_FILE} does not keep ({', '.join(order)})"
+                )
+        if entry.closed_in and order.index(entry.closed_in) <= order.index(entry.observed_in[-1]):
+            raise CatalogueError(
+                f"schemas/{DRIFT_FILE}: entry {entry.id} is closed in {entry.closed_in}, "
+                f"not after the last revision it was observed in ({entry.observed_in[-1]})"
+            )

@@ -152,7 +152,7 @@ def _client_entry(record: ClientRecord) -> dict[str, Any]:
         "adapter": report["client"]["name"],
         "spec": run.get("spec", report["client"].get("spec", "")),
         "package": run.get("package"),
-        "version": run.get("version"),
+        "version": run.get("version") or report["client"].get("version"),
         "python": run.get("python"),
         "command": run.get("command"),
         "note": run.get("note", ""),
@@ -192,10 +192,12 @@ def badge(client: Mapping[str, Any]) -> dict[str, Any]:
     else:
         color = "red"
     rate = "n/a" if must_rate is None else f"{must_rate}%"
+    # The version the numbers hold for: a badge outlives the release it was made for.
+    version = f" ({client['version']})" if client.get("version") else ""
     return {
         "schemaVersion": 1,
         "label": "crm.activity.badge conformance",
-        "message": f"{everything['pass']}/{judged} passed, must {rate}",
+        "message": f"{everything['pass']}/{judged} passed, must {rate}{version}",
         "color": color,
     }
 

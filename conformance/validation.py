@@ -40,6 +40,8 @@ class ValidationResult:
     envelope: Envelope
     status: int | None
     violations: tuple[Violation, ...] = field(default=())
+    #: the docs revision a docs-profile validation followed (None under wire)
+    docs_revision: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -49,6 +51,7 @@ class ValidationResult:
         return {
             "method": self.method,
             "profile": self.profile,
+            "docs_revision": self.docs_revision,
             "envelope": self.envelope,
             "status": self.status,
             "valid": self.valid,
@@ -73,9 +76,15 @@ def validate_response(
     *,
     profile: Profile = schemas.DEFAULT_PROFILE,
     status: int | None = None,
+    docs_revision: str | None = None,
 ) -> ValidationResult:
-    """Every violation of the profile's contract in a response body (and its status, if given)."""
+    """Every violation of the profile's contract in a response body (and its status, if given).
+
+    Under ``docs`` the pages are read at ``docs_revision`` (None: the newest kept revision);
+    an unknown revision raises ``catalogue.UnknownRevisionError``.
+    """
     method = schemas.canonical_method(method)
+    revision = catalogue.docs_revision(docs_revision).id if profile == "docs" else None
     envelope = classify_envelope(body)
     violations: list[Violation] = []
     if envelope == "unknown":
@@ -88,10 +97,12 @@ def validate_response(
             if envelope == "success"
             else schemas.error_schema(profile)
         )
+        if revision is not None:
+            target = schemas.uri(catalogue.revised_schema(schemas.short_location(target), revision))
         violations.extend(schema_violations(target, body))
     if status is not None and envelope in ("success", "error"):
-        violations.extend(_status_violations(method, envelope, body, status, profile))
-    return ValidationResult(method, profile, envelope, status, tuple(violations))
+        violations.extend(_status_violations(method, envelope, body, status, profile, revision))
+    return ValidationResult(method, profile, envelope, status, tuple(violations), revision)
 
 
 @dataclass(frozen=True)
@@ -298,7 +309,12 @@ def _v3_envelope(body: dict[str, Any]) -> Violation:
 
 
 def _status_violations(
-    method: str, envelope: Envelope, body: dict[str, Any], status: int, profile: Profile
+    method: str,
+    envelope: Envelope,
+    body: dict[str, Any],
+    status: int,
+    profile: Profile,
+    revision: str | None,
 ) -> Iterable[Violation]:
     if envelope == "success":
         if status != 200:
@@ -313,7 +329,7 @@ def _status_violations(
             )
         return
     code = body.get("error")
-    entries = catalogue.errors_for(code, method, profile)
+    entries = catalogue.errors_for(code, method, profile, revision)
     allowed = sorted({s for e in entries for s in e.statuses[profile]})
     if allowed:
         if status not in allowed:

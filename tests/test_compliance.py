@@ -156,6 +156,25 @@ def test_badge_color_follows_the_must_rate(
     assert document["message"].startswith(f"{everything[0]}/{sum(everything)} passed")
 
 
+@pytest.mark.parametrize(
+    ("run_json", "report_client", "message_end"),
+    [
+        ({"version": "1.3.2"}, {}, "(1.3.2)"),
+        ({}, {"version": "2.0"}, "(2.0)"),
+        ({}, {"version": None}, "must 100%"),
+    ],
+)
+def test_the_badge_carries_the_client_version(
+    run_json: dict[str, str], report_client: dict[str, str | None], message_end: str
+) -> None:
+    report = {**GOOD.report, "client": {**GOOD.report["client"], **report_client}}
+    record = ClientRecord(
+        GOOD.name, report, {k: v for k, v in GOOD.run.items() if k != "version"} | run_json, {}
+    )
+    client = compliance_document([record])["clients"][0]
+    assert client["badge"]["message"].endswith(message_end)
+
+
 def test_the_markdown_shows_clients_defects_and_the_matrix() -> None:
     text = render_markdown(compliance_document([GOOD, BAD]))
     assert "| `good` | good 1.0 | portal | status | 100% (2/2) |" in text

@@ -10,6 +10,16 @@ HTTP exchange behind the client's back. Each one's known defects are in ``baseli
 
 from __future__ import annotations
 
+from importlib import metadata
+
+
+def installed_version(distribution: str) -> str | None:
+    """The installed version of a client's distribution, the adapter's ``version``."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
 
 def missing_extra(module: str, package: str, extra: str, cause: ImportError) -> ImportError:
     """The ImportError an adapter module raises when its client is not installed."""
