@@ -12,17 +12,19 @@ from click.testing import CliRunner
 
 from conformance import schemas
 from conformance.compliance import (
-    BADGES_DIR,
     KNOWN_CLIENTS,
     RECORDS_DIR,
+    compliance_command,
+    load_records,
+    trim_report,
+)
+from conformance.publication import (
+    BADGES_DIR,
     ClientRecord,
     badge,
-    compliance_command,
     compliance_document,
-    load_records,
     publication,
     render_markdown,
-    trim_report,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
