@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shlex
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,10 @@ class KnownClient:
     extra: str | None = None
     #: what a reader of the matrix needs to know about this client's adapter
     note: str = ""
+    #: the page under docs/ that shows each defect on the wire, with where in the client's source
+    findings: str = ""
+    #: a Node.js client: its harness directory (npm ci --prefix), where node_modules/ holds it
+    harness: str | None = None
 
 
 KNOWN_CLIENTS: Final = (
@@ -78,6 +83,37 @@ KNOWN_CLIENTS: Final = (
         note="the API fast-bitrix24 leads with: call() sends get, add and delete as batch "
         "commands, which the per-method cases count as the wrong endpoint, so most of its "
         "matrix shows that one design choice; get_all() serves list",
+    ),
+    KnownClient(
+        "a24wh",
+        "conformance.adapters.a24wh_rest:factory",
+        ("--mode", "portal"),
+        "baselines/a24wh.yaml",
+        "a24wh",
+        "a24wh",
+        note="request24 never raises: the adapter reads the dict it returns by its error_type",
+        findings="a24wh.md",
+    ),
+    KnownClient(
+        "b24jssdk",
+        "cmd:node harnesses/node-b24jssdk/harness.mjs",
+        ("--mode", "portal", "--tls", "--validate-protocol"),
+        "baselines/b24jssdk.yaml",
+        "@bitrix24/b24jssdk",
+        note="Node.js, through the harness protocol; webhook mode (B24Hook) only",
+        findings="b24jssdk.md",
+        harness="harnesses/node-b24jssdk",
+    ),
+    KnownClient(
+        "2bad-bitrix",
+        "cmd:node harnesses/node-2bad-bitrix/harness.mjs",
+        ("--mode", "portal", "--validate-protocol"),
+        "baselines/2bad-bitrix.yaml",
+        "@2bad/bitrix",
+        note="Node.js, through the harness protocol; every call is a GET with a qs query "
+        "string, paced by p-queue to 2 requests a second",
+        findings="2bad-bitrix.md",
+        harness="harnesses/node-2bad-bitrix",
     ),
 )
 
@@ -127,7 +163,7 @@ def load_records(root: Path, clients: Sequence[KnownClient] = KNOWN_CLIENTS) -> 
             ) from None
         baseline = run.get("baseline")
         reasons = baseline_reasons(root / baseline) if baseline else {}
-        records.append(ClientRecord(client.name, report, run, reasons))
+        records.append(ClientRecord(client.name, report, run, reasons, client.findings))
     return records
 
 
@@ -142,25 +178,41 @@ def write_publication(root: Path, files: Mapping[str, str]) -> None:
 # Running the clients
 
 
-def _version(client: KnownClient) -> str | None:
+def _version(root: Path, client: KnownClient) -> str | None:
+    """The tested version: the Python distribution's, or the npm package's in its harness."""
     if client.package is None:
         return __version__
+    if client.harness is not None:
+        manifest = root / client.harness / "node_modules" / client.package / "package.json"
+        try:
+            version = json.loads(manifest.read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError):
+            return None
+        return version if isinstance(version, str) else None
     try:
         return metadata.version(client.package)
     except metadata.PackageNotFoundError:
         return None
 
 
+def _install_hint(clients: Sequence[KnownClient]) -> str:
+    hints = []
+    extras = sorted({c.extra or c.package or c.name for c in clients if c.harness is None})
+    if extras:
+        hints.append(f"pip install 'b24-conformance[{','.join(extras)}]'")
+    hints += [f"npm ci --prefix {c.harness}" for c in clients if c.harness is not None]
+    return " and ".join(hints)
+
+
 def run_clients(root: Path, clients: Sequence[KnownClient]) -> dict[str, int]:
     """Run the suite against ``clients`` in parallel; keep each run's records; exit codes."""
-    missing = [c for c in clients if c.package is not None and _version(c) is None]
+    root = root.resolve()
+    missing = [c for c in clients if c.package is not None and _version(root, c) is None]
     if missing:
-        extras = ",".join(sorted({c.extra or c.package or c.name for c in missing}))
         raise click.UsageError(
             f"not installed: {', '.join(c.package or c.name for c in missing)}; "
-            f"pip install 'b24-conformance[{extras}]' (or pick clients with --client)"
+            f"{_install_hint(missing)} (or pick clients with --client)"
         )
-    root = root.resolve()
     validator = schemas.validator(schemas.uri("report.json"))
     started: list[tuple[KnownClient, Path, list[str], subprocess.Popen[bytes]]] = []
     for client in clients:
@@ -181,7 +233,7 @@ def run_clients(root: Path, clients: Sequence[KnownClient]) -> dict[str, int]:
         report_path = directory / "run" / "report.json"
         if not report_path.exists():
             raise click.ClickException(
-                f"{client.name}: `{' '.join(words)}` exited {code} without a report"
+                f"{client.name}: `{shlex.join(words)}` exited {code} without a report"
             )
         report = trim_report(json.loads(report_path.read_text(encoding="utf-8")))
         problems = list(validator.iter_errors(report))
@@ -190,10 +242,10 @@ def run_clients(root: Path, clients: Sequence[KnownClient]) -> dict[str, int]:
         run = {
             "spec": client.spec,
             "note": client.note,
-            "command": " ".join(words),
+            "command": shlex.join(words),
             "baseline": client.baseline,
             "package": client.package or "b24-conformance",
-            "version": _version(client),
+            "version": _version(root, client),
             "python": platform.python_version(),
             "exit_code": code,
         }
