@@ -7,22 +7,26 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from conformance import schemas
 from conformance.compliance import (
-    BADGES_DIR,
     KNOWN_CLIENTS,
     RECORDS_DIR,
+    compliance_command,
+    load_records,
+    run_clients,
+    trim_report,
+)
+from conformance.publication import (
+    BADGES_DIR,
     ClientRecord,
     badge,
-    compliance_command,
     compliance_document,
-    load_records,
     publication,
     render_markdown,
-    trim_report,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,3 +223,36 @@ def test_the_command_wants_the_repository_root(tmp_path: Path) -> None:
     result = CliRunner().invoke(compliance_command, ["--root", str(tmp_path), "--no-run"])
     assert result.exit_code == 2
     assert "baselines/" in result.output
+
+
+def test_a_clients_findings_page_is_linked_from_its_section() -> None:
+    linked = ClientRecord(BAD.name, BAD.report, BAD.run, BAD.reasons, "bad.md")
+    document = compliance_document([GOOD, linked])
+    assert [c["findings"] for c in document["clients"]] == ["", "bad.md"]
+    text = render_markdown(document)
+    assert "### bad (bad 1.0)\n\nHow each defect shows on the wire" in text
+    assert "[`bad.md`](bad.md)" in text
+    assert text.count("How each defect shows on the wire") == 1
+
+
+def test_every_known_client_names_pages_and_harnesses_that_exist() -> None:
+    for client in KNOWN_CLIENTS:
+        if client.findings:
+            assert (ROOT / "docs" / client.findings).is_file(), client.name
+        if client.harness:
+            assert (ROOT / client.harness / "package-lock.json").is_file(), client.name
+            assert client.spec.startswith(f"cmd:node {client.harness}/"), client.name
+        if client.baseline:
+            assert (ROOT / client.baseline).is_file(), client.name
+
+
+def test_a_node_client_without_its_harness_installed_is_a_usage_error(tmp_path: Path) -> None:
+    node = [c for c in KNOWN_CLIENTS if c.harness is not None]
+    assert {c.name for c in node} == {"b24jssdk", "2bad-bitrix"}
+    with pytest.raises(click.UsageError) as caught:
+        run_clients(tmp_path, node)
+    message = caught.value.message
+    assert "not installed: @bitrix24/b24jssdk, @2bad/bitrix" in message
+    assert "npm ci --prefix harnesses/node-b24jssdk" in message
+    assert "npm ci --prefix harnesses/node-2bad-bitrix" in message
+    assert "pip install" not in message

@@ -3,6 +3,7 @@
 - ``conformance.adapters.b24pysdk:factory``: b24pysdk, the official SDK (extra ``b24pysdk``);
 - ``conformance.adapters.fast_bitrix24:factory``: fast-bitrix24's ``call(raw=True)``, and
   ``...:factory_default``: its default ``call``/``get_all`` (extra ``fast-bitrix24``).
+- ``conformance.adapters.a24wh_rest:factory``: a24wh's ``request24`` (extra ``a24wh``).
 
 An adapter translates what its client hands an application into outcomes; it never reads the
 HTTP exchange behind the client's back. Each one's known defects are in ``baselines/``.
