@@ -12,7 +12,7 @@ import click
 from conformance import __version__, schemas
 from conformance._data import DataNotFoundError
 from conformance._options import run_options
-from conformance.catalogue import UnknownRevisionError
+from conformance.error_catalogue import UnknownRevisionError
 from conformance.errors import EXIT_CONFORMANT, EXIT_NONCONFORMANT, EXIT_USAGE, UsageError
 from conformance.live.command import base_url_option
 from conformance.validation import (
@@ -252,56 +252,29 @@ def run(
 @FORMAT_OPTION
 def cases(output_format: str) -> None:
     """List the case catalogue: id, level, source, modes and description."""
-    from conformance.case import all_cases
+    from conformance.listings import case_rows
 
-    catalogue = all_cases()
+    rows = case_rows()
     if output_format == "json":
-        rows = [
-            {
-                "id": c.id,
-                "level": c.level,
-                "source": c.source,
-                "modes": list(c.modes),
-                "needs": sorted(c.needs),
-                "contract": list(c.contract),
-                "checks": list(c.checks),
-                "description": c.description,
-            }
-            for c in catalogue
-        ]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    width = max(len(c.id) for c in catalogue)
+    width = max(len(row["id"]) for row in rows)
     click.echo(f"{'id':<{width}}  level   source  modes               description")
-    for c in catalogue:
+    for row in rows:
         click.echo(
-            f"{c.id:<{width}}  {c.level:<6}  {c.source:<6}  "
-            f"{','.join(c.modes):<18}  {c.description}"
+            f"{row['id']:<{width}}  {row['level']:<6}  {row['source']:<6}  "
+            f"{','.join(row['modes']):<18}  {row['description']}"
         )
-    click.echo(f"{len(catalogue)} cases")
+    click.echo(f"{len(rows)} cases")
 
 
 @main.command()
 @FORMAT_OPTION
 def coverage(output_format: str) -> None:
     """Which numbered CONTRACT.md checks have cases, and which do not."""
-    from conformance import _data
-    from conformance.case import all_cases
+    from conformance.listings import coverage_rows
 
-    checks = _data.read_schema_file("catalogue/contract-checks.json")["checks"]
-    by_check: dict[int, list[str]] = {c["number"]: [] for c in checks}
-    for case in all_cases():
-        for number in case.checks:
-            by_check.setdefault(number, []).append(case.id)
-    rows = [
-        {
-            "number": c["number"],
-            "summary": c["summary"],
-            "observable_by": c["observable_by"],
-            "cases": by_check[c["number"]],
-        }
-        for c in checks
-    ]
+    rows = coverage_rows()
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from conformance import catalogue
-from conformance.catalogue import DriftEntry
+from conformance import error_catalogue
+from conformance.error_catalogue import DriftEntry
 
 
 class _UnknownRevision(click.ClickException):
@@ -19,9 +19,9 @@ class _UnknownRevision(click.ClickException):
 
 def ledger_listing(revision: str | None = None) -> dict[str, Any]:
     """The kept docs revisions, and each ledger entry as open or closed at ``revision``."""
-    chosen = catalogue.docs_revision(revision)
-    revisions = catalogue.docs_revisions()
-    entries = catalogue.drift_ledger()
+    chosen = error_catalogue.docs_revision(revision)
+    revisions = error_catalogue.docs_revisions()
+    entries = error_catalogue.drift_ledger()
     return {
         "docs_revision": chosen.id,
         "revisions": [
@@ -101,7 +101,7 @@ def drift_command(docs_revision: str | None, output_format: str) -> None:
     """
     try:
         listing = ledger_listing(docs_revision)
-    except catalogue.UnknownRevisionError as exc:
+    except error_catalogue.UnknownRevisionError as exc:
         raise _UnknownRevision(str(exc)) from None
     if output_format == "json":
         click.echo(json.dumps(listing, indent=2, ensure_ascii=False))

@@ -76,7 +76,7 @@ def _smoke_case() -> Case:
         level="must",
         source="docs",
         contract=("1.3",),
-        checks=(),
+        contract_checks=(),
         needs=frozenset(),
         modes=("stub", "portal"),
         auth="webhook",

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
-from conformance import _data, catalogue, schemas
+from conformance import _data, error_catalogue, schemas
 from conformance.schemas import Profile
 from conformance.wire import php_json
 
@@ -210,7 +210,7 @@ def time_blocks(draw: st.DrawFn, profile: Profile = "wire") -> dict[str, Any]:
 @cache
 def error_codes(profile: Profile = "wire") -> st.SearchStrategy[str | int]:
     """Error codes from the catalogue and beyond; on the wire numbers and "" too."""
-    known = [c for c in catalogue.known_codes() if profile == "wire" or isinstance(c, str)]
+    known = [c for c in error_catalogue.known_codes() if profile == "wire" or isinstance(c, str)]
     documented_shape = st.from_regex(r"[A-Za-z0-9_]{1,40}", fullmatch=True)
     if profile == "docs":
         return st.one_of(st.sampled_from(known), documented_shape, st.sampled_from(["100", "0"]))
@@ -280,7 +280,7 @@ def success_envelopes(draw: st.DrawFn, method: str, profile: Profile = "wire") -
 def _catalogue_statuses() -> tuple[int, ...]:
     statuses = {
         status
-        for entry in catalogue.error_catalogue()
+        for entry in error_catalogue.error_catalogue()
         for profile in schemas.PROFILES
         for status in entry.statuses[profile]
     }

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from jsonschema import ValidationError
 
-from conformance import catalogue, schemas
+from conformance import error_catalogue, schemas
 from conformance.schemas import Profile
 
 Envelope = Literal["success", "error", "v3-error", "unknown"]
@@ -81,10 +81,10 @@ def validate_response(
     """Every violation of the profile's contract in a response body (and its status, if given).
 
     Under ``docs`` the pages are read at ``docs_revision`` (None: the newest kept revision);
-    an unknown revision raises ``catalogue.UnknownRevisionError``.
+    an unknown revision raises ``error_catalogue.UnknownRevisionError``.
     """
     method = schemas.canonical_method(method)
-    revision = catalogue.docs_revision(docs_revision).id if profile == "docs" else None
+    revision = error_catalogue.docs_revision(docs_revision).id if profile == "docs" else None
     envelope = classify_envelope(body)
     violations: list[Violation] = []
     if envelope == "unknown":
@@ -98,7 +98,9 @@ def validate_response(
             else schemas.error_schema(profile)
         )
         if revision is not None:
-            target = schemas.uri(catalogue.revised_schema(schemas.short_location(target), revision))
+            target = schemas.uri(
+                error_catalogue.revised_schema(schemas.short_location(target), revision)
+            )
         violations.extend(schema_violations(target, body))
     if status is not None and envelope in ("success", "error"):
         violations.extend(_status_violations(method, envelope, body, status, profile, revision))
@@ -125,7 +127,9 @@ def catalogue_notes(body: Any) -> tuple[Note, ...]:
     # The schema reports other types (a boolean, a list); bool is an int to Python.
     if isinstance(code, bool) or not isinstance(code, str | int):
         return ()
-    if catalogue.code_key(code) in {catalogue.code_key(c) for c in catalogue.known_codes()}:
+    if error_catalogue.code_key(code) in {
+        error_catalogue.code_key(c) for c in error_catalogue.known_codes()
+    }:
         return ()
     return (
         Note(
@@ -133,8 +137,8 @@ def catalogue_notes(body: Any) -> tuple[Note, ...]:
             code=code,
             text=(
                 f"error code {json.dumps(code, ensure_ascii=False)} is not in the error "
-                f"catalogue (schemas/{catalogue.ERRORS_FILE}): its statuses, methods and retry "
-                "rule are unknown here"
+                f"catalogue (schemas/{error_catalogue.ERRORS_FILE}): its statuses, methods and "
+                "retry rule are unknown here"
             ),
         ),
     )
@@ -329,7 +333,7 @@ def _status_violations(
             )
         return
     code = body.get("error")
-    entries = catalogue.errors_for(code, method, profile, revision)
+    entries = error_catalogue.errors_for(code, method, profile, revision)
     allowed = sorted({s for e in entries for s in e.statuses[profile]})
     if allowed:
         if status not in allowed:
@@ -349,6 +353,6 @@ def _status_violations(
             expected="an HTTP status from 400 to 599",
             actual=f"HTTP {status}",
             keyword="status",
-            schema_location=catalogue.ERRORS_FILE,
+            schema_location=error_catalogue.ERRORS_FILE,
             contract="2.2",
         )

@@ -11,15 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from conformance.api import ApiError, Success, Target, TransportFailure
-from conformance.cli import main
 from conformance.compliance import baseline_reasons
 from conformance.portal import FakePortal
 from conformance.portal.faults import Fault
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.fixtures.common import ROOT, cli
 
 
 @dataclass(frozen=True)
@@ -102,7 +99,7 @@ def test_adapter_honours_its_baseline_and_shows_its_defects(name: str, tmp_path:
     cases = [*run.passing, *run.defects]
     args = ["run", "--client", run.spec, *run.options, "--baseline", str(baseline)]
     args += ["--report", str(tmp_path), *(f"--case={case}" for case in cases)]
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    result = cli(args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["client"]["name"] == name
@@ -130,7 +127,7 @@ def test_a_missing_client_is_a_usage_error_naming_the_extra(
 ) -> None:
     monkeypatch.setitem(sys.modules, package, None)  # makes `import package` fail
     monkeypatch.delitem(sys.modules, spec.partition(":")[0], raising=False)
-    result = CliRunner().invoke(main, ["run", "--client", spec, "--case", "get.success"])
+    result = cli(["run", "--client", spec, "--case", "get.success"])
     assert result.exit_code == 2, result.output
     assert f"pip install 'b24-conformance[{extra}]'" in result.output
     assert "Traceback" not in result.output

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from conformance.baseline import (
     BaselineError,
@@ -18,8 +17,8 @@ from conformance.baseline import (
     updated_document,
     write_baseline,
 )
-from conformance.cli import main
 from conformance.session import RunConfig, RunSession
+from tests.fixtures.common import cli
 
 TODAY = date(2027, 3, 1)
 BROKEN = "miniature:loses-error-code"
@@ -136,7 +135,7 @@ def test_an_entry_for_another_client_version_is_ignored_with_a_note(tmp_path: Pa
 def test_the_cli_prints_the_baseline_header_and_the_version(tmp_path: Path) -> None:
     path = _baseline(tmp_path, _entry(expires="2000-01-01"))
     args = ["run", "--client", BROKEN, "--mode", "stub", "--case", "get.not-found"]
-    result = CliRunner().invoke(main, [*args, "--baseline", str(path), "--report", str(tmp_path)])
+    result = cli([*args, "--baseline", str(path), "--report", str(tmp_path)])
     assert result.exit_code == 1, result.output
     assert f"baseline: {path}, 1 entry, 1 expired" in result.output
     report = json.loads((tmp_path / "report.json").read_text())
@@ -191,11 +190,11 @@ def test_baseline_update_round_trip_keeps_reasons_and_marks_new_entries(tmp_path
 def test_run_baseline_update_writes_a_baseline_the_next_run_honours(tmp_path: Path) -> None:
     target = tmp_path / "new.yaml"
     args = ["run", "--client", BROKEN, "--mode", "stub", "--case", "get.not-found"]
-    first = CliRunner().invoke(main, [*args, "--baseline-update", str(target)])
+    first = cli([*args, "--baseline-update", str(target)])
     assert first.exit_code == 1, first.output
     assert f"baseline written: {target}, 1 entry, 1 marked for review" in first.output
     assert [e.case for e in load_baseline(target).entries] == ["get.not-found"]
-    second = CliRunner().invoke(main, [*args, "--baseline", str(target)])
+    second = cli([*args, "--baseline", str(target)])
     assert second.exit_code == 0, second.output
 
 
@@ -221,7 +220,7 @@ def test_a_mistyped_case_id_gets_the_nearest_one(tmp_path: Path) -> None:
     session = _session_run(_baseline(tmp_path, _entry("get.not-fuond")))
     assert session.exit_code() == 1
     assert any("did you mean 'get.not-found'?" in p for p in session.baseline_problems)
-    result = CliRunner().invoke(main, ["run", "--case", "get.not-fuond"])
+    result = cli(["run", "--case", "get.not-fuond"])
     assert result.exit_code == 2
     assert "did you mean 'get.not-found'?" in result.output
 
@@ -239,7 +238,7 @@ def test_a_new_entry_always_gets_a_reason_the_format_accepts(tmp_path: Path) -> 
 def test_a_broken_update_target_is_a_usage_error_naming_the_option(tmp_path: Path) -> None:
     target = tmp_path / "old.yaml"
     target.write_text("expected_failures: [{case: get.success, reason: typo}]")
-    result = CliRunner().invoke(main, ["run", "--baseline-update", str(target)])
+    result = cli(["run", "--baseline-update", str(target)])
     assert result.exit_code == 2
     assert "--baseline-update" in result.stderr
     assert "at least 5 characters" in result.stderr

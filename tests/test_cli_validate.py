@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from conformance.cli import main
+from tests.fixtures.common import cli
 
 DOCS = Path(__file__).parent / "data" / "doc-examples"
 GET = "crm.activity.badge.get"
@@ -16,7 +15,7 @@ BAD = {"result": {"badge": {"code": "x", "title": ["T"], "value": "V", "type": "
 
 
 def _run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["validate", *args], input=stdin)
+    result = cli(["validate", *args], input=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 

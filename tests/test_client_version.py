@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from conformance import __version__
-from conformance.cli import main
+from tests.fixtures.common import cli
 
 HARNESS = Path(__file__).resolve().parent.parent / "harnesses" / "python-minimal" / "harness.py"
 
@@ -28,7 +27,7 @@ def test_the_declared_version_is_in_report_json_and_report_md(
     tmp_path: Path, spec: str, mode: str, version: str | None
 ) -> None:
     args = ["run", "--client", spec, "--mode", mode, "--case", "get.success"]
-    result = CliRunner().invoke(main, [*args, "--report", str(tmp_path)])
+    result = cli([*args, "--report", str(tmp_path)])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["client"]["version"] == version

@@ -28,8 +28,7 @@ from conformance.publication import (
     publication,
     render_markdown,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.fixtures.common import ROOT
 
 
 def _case(cid: str, outcome: str, level: str = "must", mode: str = "portal", message: str = ""):

@@ -7,12 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from conformance.cli import main
 from conformance.diff import Result, compare_results
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.fixtures.common import ROOT, cli
 
 
 def _case(cid: str, outcome: str, checks: tuple[str, ...] = (), level: str = "must") -> Any:
@@ -55,7 +52,7 @@ def _diff(tmp_path: Path, old: Any, new: Any, *options: str) -> Any:
         path = tmp_path / name
         path.write_text(document if isinstance(document, str) else json.dumps(document))
         paths.append(str(path))
-    return CliRunner().invoke(main, ["diff", *paths, *options], catch_exceptions=False)
+    return cli(["diff", *paths, *options], catch_exceptions=False)
 
 
 # (old outcome and checks, new outcome and checks, the change, its checks)
@@ -147,7 +144,7 @@ def test_diff_of_two_compliance_outputs(tmp_path: Path) -> None:
 def test_diff_of_the_kept_records_shows_what_a_real_client_breaks(tmp_path: Path) -> None:
     records = ROOT / "docs" / "compliance"
     old, new = records / "reference" / "report.json", records / "b24pysdk" / "report.json"
-    result = CliRunner().invoke(main, ["diff", str(old), str(new), "--format", "json"])
+    result = cli(["diff", str(old), str(new), "--format", "json"])
     assert result.exit_code == 1
     regressed = [d for d in json.loads(result.output)["differences"] if d["change"] == "regressed"]
     assert "portal-retry.overload-limit-not-retried" in {d["item"] for d in regressed}
@@ -172,6 +169,6 @@ def test_an_unreadable_input_exits_2_in_one_line(
 
 
 def test_a_missing_file_exits_2(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["diff", str(tmp_path / "a.json"), str(tmp_path / "b")])
+    result = cli(["diff", str(tmp_path / "a.json"), str(tmp_path / "b")])
     assert result.exit_code == 2
     assert "cannot read it" in result.stderr

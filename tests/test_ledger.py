@@ -8,17 +8,16 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from conformance import catalogue
-from conformance.cli import main
+from conformance import error_catalogue
 from conformance.ledger import ledger_listing
+from tests.fixtures.common import cli
 
-OLDEST, NEWEST = catalogue.revision_ids()[0], catalogue.revision_ids()[-1]
+OLDEST, NEWEST = error_catalogue.revision_ids()[0], error_catalogue.revision_ids()[-1]
 
 
 def _drift(*args: str) -> Any:
-    return CliRunner().invoke(main, ["drift", *args])
+    return cli(["drift", *args])
 
 
 def test_an_entry_with_a_closing_revision_is_closed_from_it_on() -> None:
@@ -29,7 +28,7 @@ def test_an_entry_with_a_closing_revision_is_closed_from_it_on() -> None:
     assert closed["status.portal-deleted"]["observed_in"] == [OLDEST]
     assert "status.portal-deleted" in {e["id"] for e in oldest["open"]}
     assert oldest["closed"] == [], "every entry was open at the oldest revision"
-    assert len(newest["open"]) + len(newest["closed"]) == len(catalogue.drift_ledger())
+    assert len(newest["open"]) + len(newest["closed"]) == len(error_catalogue.drift_ledger())
 
 
 def test_the_text_listing_shows_open_and_closed_entries() -> None:
@@ -71,6 +70,6 @@ def test_an_unknown_revision_is_a_usage_error_listing_the_known_ones() -> None:
     ],
 )
 def test_a_ledger_naming_revisions_badly_is_refused(change: dict[str, Any], message: str) -> None:
-    broken = [replace(catalogue.drift_ledger()[0], **change)]
-    with pytest.raises(catalogue.CatalogueError, match=message):
-        catalogue._check_revisions(broken)
+    broken = [replace(error_catalogue.drift_ledger()[0], **change)]
+    with pytest.raises(error_catalogue.CatalogueError, match=message):
+        error_catalogue._check_revisions(broken)

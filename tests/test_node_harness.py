@@ -19,11 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from conformance.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.fixtures.common import ROOT, cli
 
 
 @dataclass(frozen=True)
@@ -154,7 +151,7 @@ def test_the_harness_runs_against_the_portal_as_its_baseline_says(key: str, tmp_
     ]
     for case_id in harness.expected:
         args += ["--case", case_id]
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    result = cli(args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
 
     document = json.loads((report / "report.json").read_text(encoding="utf-8"))

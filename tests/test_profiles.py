@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conformance import catalogue, schemas
+from conformance import error_catalogue, schemas
 from conformance.validation import validate_response
 
 DATA = Path(__file__).parent / "data"
@@ -33,7 +33,7 @@ def _assert_valid(method: str, body: Any, profile: str, revision: str | None = N
     assert result.valid, [v.as_dict() for v in result.violations]
 
 
-OLDEST, NEWEST = catalogue.revision_ids()[0], catalogue.revision_ids()[-1]
+OLDEST, NEWEST = error_catalogue.revision_ids()[0], error_catalogue.revision_ids()[-1]
 
 
 @pytest.mark.parametrize(("method", "path"), _doc_examples("doc-examples"))
@@ -92,7 +92,7 @@ def test_observed_shapes_validate_under_wire(method: str, body: Any) -> None:
     _assert_valid(method, body, "wire")
 
 
-SCHEMA_DRIFT = [e for e in catalogue.drift_ledger() if e.witness is not None]
+SCHEMA_DRIFT = [e for e in error_catalogue.drift_ledger() if e.witness is not None]
 
 
 def test_ledger_has_witnessed_entries_for_both_directions() -> None:
@@ -101,7 +101,9 @@ def test_ledger_has_witnessed_entries_for_both_directions() -> None:
 
 
 @pytest.mark.parametrize("entry", SCHEMA_DRIFT, ids=lambda e: e.id)
-def test_drift_witness_passes_one_profile_and_fails_the_other(entry: catalogue.DriftEntry) -> None:
+def test_drift_witness_passes_one_profile_and_fails_the_other(
+    entry: error_catalogue.DriftEntry,
+) -> None:
     witness = entry.witness
     assert witness is not None
     # The claim is the docs' at the last revision that makes it.
@@ -137,7 +139,7 @@ def test_the_ledger_has_closed_entries_with_witnesses() -> None:
 
 @pytest.mark.parametrize("entry", CLOSED_WITNESSED, ids=lambda e: e.id)
 def test_a_closed_entry_agrees_with_the_wire_at_its_closing_revision(
-    entry: catalogue.DriftEntry,
+    entry: error_catalogue.DriftEntry,
 ) -> None:
     witness = entry.witness
     assert witness is not None
@@ -160,12 +162,12 @@ def test_a_closed_entry_agrees_with_the_wire_at_its_closing_revision(
 def test_every_open_entry_was_observed_in_the_newest_revision_or_not_rechecked() -> None:
     # An open entry observed only in an older revision is one nobody checked against the
     # newest pages: the listing shows it as such, it is never silently closed.
-    for entry in catalogue.drift_ledger():
+    for entry in error_catalogue.drift_ledger():
         assert entry.observed_in[0] == OLDEST, entry.id
         if entry.closed_in is not None:
             assert NEWEST not in entry.observed_in, entry.id
 
 
 def test_ledger_ids_are_unique() -> None:
-    ids = [e.id for e in catalogue.drift_ledger()]
+    ids = [e.id for e in error_catalogue.drift_ledger()]
     assert len(ids) == len(set(ids))

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from conformance import __version__, catalogue, schemas
+from conformance import __version__, error_catalogue, schemas
 from conformance.api import Redactor
-from conformance.catalogue import DriftEntry
+from conformance.error_catalogue import DriftEntry
 from conformance.live.gateway import ADD, DELETE, Exchange
 from conformance.validation import Violation, classify_envelope, validate_response
 from conformance.wire import decode_request
@@ -71,11 +71,13 @@ class DriftItem:
 
 
 def _ledger_by_location() -> dict[str, DriftEntry]:
-    return {location: entry for entry in catalogue.drift_ledger() for location in entry.fails_at}
+    return {
+        location: entry for entry in error_catalogue.drift_ledger() for location in entry.fails_at
+    }
 
 
 def _ledger(entry_id: str) -> DriftEntry:
-    return next(e for e in catalogue.drift_ledger() if e.id == entry_id)
+    return next(e for e in error_catalogue.drift_ledger() if e.id == entry_id)
 
 
 def _iso(wall: float) -> str:
@@ -87,7 +89,7 @@ class DriftCollector:
 
     def __init__(self, redact: Redactor, docs_revision: str | None = None) -> None:
         #: the docs revision the answers are held against (None: the newest kept)
-        self.revision = catalogue.docs_revision(docs_revision).id
+        self.revision = error_catalogue.docs_revision(docs_revision).id
         self.items: dict[str, DriftItem] = {}
         self.checked = 0
         self._redact = redact
@@ -150,19 +152,19 @@ class DriftCollector:
         if (
             code is None
             or isinstance(code, dict)
-            or catalogue.errors_for(code, method, "docs", self.revision)
+            or error_catalogue.errors_for(code, method, "docs", self.revision)
         ):
             return
         shown = json.dumps(code)
-        if catalogue.errors_for(code, method, "wire"):
+        if error_catalogue.errors_for(code, method, "wire"):
             item = _item(_ledger(UNDOCUMENTED_CODES))
         else:
             item = DriftItem(
-                id=f"unlisted:code:{catalogue.code_key(code)}",
+                id=f"unlisted:code:{error_catalogue.code_key(code)}",
                 kind="catalogue",
                 listed=False,
                 claim=f"{method} answers the error codes its page and the system errors list",
-                documented_at=catalogue.ERRORS_FILE,
+                documented_at=error_catalogue.ERRORS_FILE,
                 contract=["2.4"],
                 ledger_says="(a code neither profile of the error catalogue knows)",
             )
@@ -227,7 +229,7 @@ class DriftCollector:
             # Ledger entries the docs at this revision have closed: not drift any more.
             "closed": [
                 {"id": e.id, "closed_in": e.closed_in, "claim": e.claim}
-                for e in catalogue.drift_ledger()
+                for e in error_catalogue.drift_ledger()
                 if not e.open_at(self.revision)
             ],
         }
