@@ -12,6 +12,7 @@ import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -88,6 +89,12 @@ RUN_OPTIONS: Final[tuple[RunOption, ...]] = (
         "Write report.json, report.md, report.html and junit.xml into this directory.",
     ),
     RunOption("baseline", "file", "YAML file listing the client's expected failures."),
+    RunOption(
+        "baseline-update",
+        "file",
+        "Write a baseline of this run's failures to this file: entries that stay keep their "
+        "reasons, new ones are marked for review.",
+    ),
     RunOption("seed", "int", "Seed for generated inputs (recorded in the report)."),
     RunOption(
         "tls",
@@ -187,6 +194,10 @@ class RunConfig:
     live: LiveSettings | None = None
     #: replay mode plays the cassettes in this directory (a recording) instead of the catalogue
     cassettes: Path | None = None
+    #: ``run --baseline-update FILE``: write a baseline from this run's failures
+    baseline_update: Path | None = None
+    #: the day baseline entries expire against (None: today); tests pass one in
+    today: date | None = None
     #: how the user spells the options (``--`` or ``--b24-``), for messages after validation
     option_prefix: str = "--"
     #: the option values this configuration was built from (for pytest-xdist workers)
@@ -232,10 +243,13 @@ def build_config(
         load_factory(client)  # a spec that names no factory is a usage error before anything runs
     except ClientSpecError as exc:
         raise ClientSpecError(_as_typed(str(exc), "--client", flag("client"))) from None
-    try:
-        baseline = load_baseline(given["baseline"]) if given["baseline"] else EMPTY
-    except UsageError as exc:
-        raise UsageError(_as_typed(str(exc), "--baseline", flag("baseline"))) from None
+    baseline = (
+        load_baseline(given["baseline"], option=flag("baseline")) if given["baseline"] else EMPTY
+    )
+    baseline_update = Path(given["baseline_update"]) if given["baseline_update"] else None
+    if baseline_update is not None and baseline_update.is_file() and not given["baseline"]:
+        # An existing target must be a baseline: the entries that stay keep its reasons.
+        load_baseline(baseline_update, option=flag("baseline_update"))
     modes = tuple(dict.fromkeys(given["mode"]))
     cassettes = Path(given["cassettes"]) if given["cassettes"] else None
     if cassettes is not None:
@@ -281,6 +295,7 @@ def build_config(
         properties=not given["no_properties"],
         live=live,
         cassettes=cassettes,
+        baseline_update=baseline_update,
         option_prefix=prefix,
         values={dest: _plain(given[dest]) for dest in OPTIONS_BY_DEST},
     )

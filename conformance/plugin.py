@@ -221,6 +221,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         plugin.document = document
     if run.config.report_dir is not None:
         write_reports(run, run.config.report_dir, secrets=run.secrets, document=document)
+    if run.config.baseline_update is not None:
+        run.update_baseline(run.config.baseline_update)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = run.exit_code()
 
@@ -284,7 +286,8 @@ def summary_lines(
     run: RunSession, document: dict[str, Any], verbose: int, *, prefix: str = "--"
 ) -> list[Line]:
     """The run's terminal summary, baseline problems and the live run's lines included."""
-    extra = [Line(f"baseline problem: {problem}", bad=True) for problem in run.baseline_problems]
+    extra = [Line(line) for line in run.baseline_lines()]
+    extra += [Line(f"baseline problem: {problem}", bad=True) for problem in run.baseline_problems]
     if run.live is not None:
         extra += [
             Line(text, bad=text.startswith("live problem")) for text in run.live.summary_lines()

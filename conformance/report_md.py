@@ -30,11 +30,14 @@ SHOWN_IDS: Final = 5
 def render_markdown(document: Mapping[str, Any]) -> str:
     """The whole report.md of ``document``."""
     found = findings(document)
+    version = document["client"].get("version")
     lines = [
-        f"# b24-conformance report: {document['client']['name']}",
+        f"# b24-conformance report: {document['client']['name']}"
+        + (f" {version}" if version else ""),
         "",
         f"**{verdict(document)}**",
         "",
+        f"Client {document['client']['name']} version {version or '(not declared)'}.",
         _run_line(document),
         "",
         *_counts_table(document),
@@ -97,8 +100,9 @@ def _checks_table(found: list[Finding]) -> list[str]:
 
 
 def _baseline_problems(document: Mapping[str, Any]) -> list[str]:
-    problems = document.get("baseline_problems") or []
-    return ["", *(f"**Baseline problem:** {problem}" for problem in problems)] if problems else []
+    problems = [f"**Baseline problem:** {p}" for p in document.get("baseline_problems") or []]
+    notes = [f"Baseline note: {note}" for note in document.get("baseline_notes") or []]
+    return ["", *problems, *notes] if problems or notes else []
 
 
 def _case_description(case_id: str) -> str:

@@ -40,6 +40,7 @@ def report_document(session: RunSession) -> dict[str, Any]:
         "client": {
             "name": session.adapter_name,
             "spec": config.client,
+            "version": session.client_version,
             "capabilities": sorted(session.capabilities),
         },
         "mode": "+".join(config.modes),
@@ -52,6 +53,7 @@ def report_document(session: RunSession) -> dict[str, Any]:
         "baseline": config.baseline.path or None,
         "cases": cases,
         "baseline_problems": list(session.baseline_problems),
+        "baseline_notes": list(session.baseline_notes),
         "summary": session.summary(),
     }
     problems = list(schemas.validator(schemas.uri("report.json")).iter_errors(document))

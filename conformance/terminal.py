@@ -58,8 +58,10 @@ def summary_lines(
     if verbose < 0:
         return [one_line(document, report_dir, prefix)]
     modes = document["mode"].split("+")
+    client = document["client"]
+    version = f" {client['version']}" if client.get("version") else ""
     lines = [
-        Line(f"client {document['client']['name']!r} ({document['client']['spec']})"),
+        Line(f"client {client['name']!r}{version} ({client['spec']})"),
         Line(f"{'mode':<8}" + "".join(f"{o:>9}" for o in OUTCOMES)),
     ]
     for mode in modes:

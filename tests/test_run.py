@@ -6,17 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from jsonschema import Draft202012Validator
 
 from conformance import _data
-from conformance.cli import main
+from tests.fixtures.common import cli
 
 ONE_CASE = ["--case", "get.not-found"]
 
 
 def _run(*args: str) -> Result:
-    return CliRunner().invoke(main, ["run", *args], catch_exceptions=False)
+    return cli(["run", *args], catch_exceptions=False)
 
 
 def _report(directory: Path) -> dict[str, object]:

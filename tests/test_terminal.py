@@ -31,7 +31,7 @@ def _no_internals(text: str) -> None:
 
 
 def test_a_failing_run_ends_with_checks_details_and_the_verdict() -> None:
-    result = cli("run", *FAILING, *CASES)
+    result = cli(["run", *FAILING, *CASES])
     assert result.exit_code == 1, result.output
     lines = _lines(result.output)
     _no_internals(result.output)
@@ -45,7 +45,7 @@ def test_a_failing_run_ends_with_checks_details_and_the_verdict() -> None:
 
 
 def test_a_run_with_reports_says_where_they_are(tmp_path: Path) -> None:
-    result = cli("run", "--case", "get.success", "--mode", "stub", "--report", str(tmp_path))
+    result = cli(["run", "--case", "get.success", "--mode", "stub", "--report", str(tmp_path)])
     assert result.exit_code == 0, result.output
     lines = _lines(result.output)
     assert lines[-2] == f"details: {tmp_path / 'report.md'} (the case x mode matrix: report.html)"
@@ -53,7 +53,7 @@ def test_a_run_with_reports_says_where_they_are(tmp_path: Path) -> None:
 
 
 def test_quiet_is_one_line() -> None:
-    result = cli("run", *FAILING, *CASES, "-q")
+    result = cli(["run", *FAILING, *CASES, "-q"])
     assert result.exit_code == 1
     (line,) = _lines(result.output)
     assert line.startswith("loses-error-code: NOT CONFORMANT: 1 must case run(s)"), line
@@ -61,7 +61,7 @@ def test_quiet_is_one_line() -> None:
 
 
 def test_verbose_shows_a_line_per_case_and_the_counts_per_level() -> None:
-    result = cli("run", *FAILING, *CASES, "-v")
+    result = cli(["run", *FAILING, *CASES, "-v"])
     assert result.exit_code == 1
     _no_internals(result.output)
     lines = _lines(result.output)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from conformance.cli import main
+from tests.fixtures.common import cli
 
 SELECTION = ["-k", "get. or list. or state. or transport.html", "--no-properties"]
 
@@ -28,7 +26,7 @@ def test_workers_give_the_same_outcomes_as_a_serial_run(tmp_path: Path) -> None:
             str(tmp_path / name),
             *extra,
         ]
-        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        result = cli(args, catch_exceptions=False)
         assert result.exit_code == 1, result.output
     serial, parallel = _outcomes(tmp_path / "serial"), _outcomes(tmp_path / "parallel")
     assert len(serial) > 60
@@ -38,14 +36,12 @@ def test_workers_give_the_same_outcomes_as_a_serial_run(tmp_path: Path) -> None:
 
 
 def test_a_broken_adapter_still_exits_3_with_workers() -> None:
-    result = CliRunner().invoke(
-        main, ["run", "-n", "2", "--client", "tests.fixtures.adapters:no_call"]
-    )
+    result = cli(["run", "-n", "2", "--client", "tests.fixtures.adapters:no_call"])
     assert result.exit_code == 3
     assert "the adapter has no 'call'" in result.stderr
 
 
 def test_a_live_run_refuses_workers() -> None:
-    result = CliRunner().invoke(main, ["run", "-n", "2", "--mode", "live"])
+    result = cli(["run", "-n", "2", "--mode", "live"])
     assert result.exit_code == 2
     assert "a live run cannot be split" in result.stderr
