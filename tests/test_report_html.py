@@ -15,6 +15,7 @@ from conformance.findings import level_counts, verdict
 from conformance.reports import write_reports
 from conformance.session import RunSession
 from tests.fixtures.browser import PageFacts, page_facts, render
+from tests.fixtures.common import ROOT
 
 CASES = ("get.not-found", "add.duplicate-code", "get.success", "list.success-with-total")
 
@@ -94,3 +95,32 @@ def test_the_browser_checks_catch_a_broken_page(tmp_path: Path) -> None:
     facts = page_facts(rendered.dom)
     assert not facts.ready
     assert any(problem.startswith("all.failed:") for problem in mismatches(facts, document))
+
+
+def test_the_compliance_page_shows_clients_by_checks_with_their_badges() -> None:
+    page = ROOT / "docs" / "compliance.html"
+    rendered = render(page)
+    assert rendered.console == [], f"console of {page}: {rendered.console}"
+    facts = page_facts(rendered.dom)
+    assert facts.ready
+    assert facts.fetched == []
+    published = json.loads((ROOT / "docs" / "compliance.json").read_text(encoding="utf-8"))
+    expected: dict[str, int] = {}
+    checks: set[str] = set()
+    failing: dict[str, dict[str, set[str]]] = {}
+    for client in published["clients"]:
+        name = client["name"]
+        report = json.loads((ROOT / "docs" / "compliance" / name / "report.json").read_text())
+        failing[name] = {}
+        for case in report["cases"]:
+            if case["outcome"] in ("failed", "xfailed", "errored"):
+                for check in case["checks"] or ["errored"]:
+                    failing[name].setdefault(check, set()).add(case["id"])
+                    checks.add(check)
+    for name, by_check in failing.items():
+        expected |= {f"{name}.{check}": len(by_check.get(check, ())) for check in checks}
+    assert facts.counts == expected
+    assert facts.badges == [
+        json.loads((ROOT / "docs" / "badges" / f"{c['name']}.json").read_text())["message"]
+        for c in published["clients"]
+    ]
