@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conformance.case import case_by_id
+from conformance.case import Expectation, case_by_id
 from conformance.checks import CHECKS
 from conformance.config import build_config
 from conformance.findings import ERRORED, findings, fixes
@@ -112,3 +112,11 @@ def test_every_check_says_how_to_fix_a_client(check: str) -> None:
 
 def test_fixes_name_only_checks_that_exist() -> None:
     assert set(fixes()) <= {*CHECKS, *PROPERTIES, ERRORED, "baseline"}
+
+
+def test_a_long_expected_value_is_cut_with_an_ellipsis() -> None:
+    long_title = "x" * 500
+    shown = Expectation("success", result={"title": long_title}).describe()
+    assert "..." in shown
+    assert long_title not in shown
+    assert len(shown) < 200
