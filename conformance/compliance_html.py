@@ -29,7 +29,7 @@ tr:nth-child(even) { background: #f6f6f6; } th.check { writing-mode: vertical-rl
 td.clean { background: #d8f0d4; text-align: center; } td.broken { background: #f7c6c2;
   text-align: center; font-weight: 600; }
 .badge { display: inline-flex; font: 11px/1.6 Verdana, sans-serif; color: #fff;
-  border-radius: 3px; overflow: hidden; }
+  border-radius: 3px; overflow: hidden; white-space: nowrap; }
 .badge span { padding: 0 .5em; } .badge .label { background: #555; }
 """
 

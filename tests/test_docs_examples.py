@@ -55,11 +55,17 @@ def test_the_adapter_example_runs_as_shown_from_its_folder(tmp_path: Path) -> No
     adapter = next(b for b in _blocks("adapters.md", "python") if b.startswith("# my_adapter.py"))
     (tmp_path / "my_adapter.py").write_text(adapter, encoding="utf-8")
     shutil.copy(ROOT / "tests" / "fixtures" / "my_client.py", tmp_path / "my_client.py")
+    # The example reads the client's version from its installed distribution's metadata.
+    metadata = tmp_path / "my_client-1.0.0.dist-info"
+    metadata.mkdir()
+    (metadata / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: my-client\nVersion: 1.0.0\n", encoding="utf-8"
+    )
     commands = [c for c in _commands("adapters.md") if "my_adapter:factory" in c]
     assert commands == [["b24-conformance", "run", "--client", "my_adapter:factory"]]
     process = _run_as_shown(commands[0], tmp_path)
     assert process.returncode == 0, _tail(process)
-    assert "my-client" in process.stdout, _tail(process)
+    assert "client 'my-client' 1.0.0 (my_adapter:factory)" in process.stdout, _tail(process)
 
 
 def test_the_harness_examples_run_as_shown() -> None:
