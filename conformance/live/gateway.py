@@ -23,12 +23,10 @@ import requests
 from werkzeug.datastructures import EnvironHeaders
 
 from conformance import __version__, schemas
+from conformance._http_server import ascii_target, read_body
 from conformance.api import Redactor
 from conformance.live.budget import BudgetExhausted, RequestBudget
 from conformance.live.target import LivePortal
-
-# The portal's own request reading: the raw target made ASCII, the body within a limit.
-from conformance.portal.app import _ascii_target, _read_body
 from conformance.wire import DecodedRequest, decode_request
 
 if TYPE_CHECKING:
@@ -371,20 +369,20 @@ def _unreachable(status: int, text: str) -> _Answer:
 
 
 class GatewayApp:
-    """The gateway as a WSGI application (served by the fake portal's quiet server)."""
+    """The gateway as a WSGI application (on conformance._http_server, like the fake portal)."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:
-            body = _read_body(environ, _MAX_BODY)
+            body = read_body(environ, _MAX_BODY)
         except Exception:
             body = b""
         headers = dict(EnvironHeaders(environ).items())
         try:
             answer, _ = self.gateway.handle(
-                str(environ.get("REQUEST_METHOD", "GET")), _ascii_target(environ), headers, body
+                str(environ.get("REQUEST_METHOD", "GET")), ascii_target(environ), headers, body
             )
         except Exception as exc:  # the gateway must answer whatever happens
             answer = _unreachable(

@@ -3,31 +3,27 @@
 A run never hurts the portal and never leaves data behind: writes need ``allow_writes``; every
 code an add was sent for is deleted after its case, again when the run ends (also after
 SIGINT or SIGTERM), and a last list deletes whatever still carries the run's prefix.
-``sweep`` removes the leftovers of a run that was killed outright.
+``sweep`` (conformance.live.sweep) removes the leftovers of a run that was killed outright.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
-import signal
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any, Final
 
 from conformance import __version__
+from conformance._http_server import Certificates, ServerThread
 from conformance.api import AdapterFactory, Redactor
-from conformance.engine import CaseResult, Failure, run_case
+from conformance.engine import CaseResult, run_case
+from conformance.live.answers import error_code, gone, listed_codes, log_line
 from conformance.live.budget import BudgetSettings, RequestBudget
 from conformance.live.cases import (
-    CODE_PREFIX,
     LiveCase,
     live_cases,
     live_modes,
@@ -42,10 +38,11 @@ from conformance.live.gateway import (
     Gateway,
     GatewayApp,
 )
+from conformance.live.portal_checks import judge_portal
 from conformance.live.record import Recorder
+from conformance.live.signals import SignalGuard
 from conformance.live.target import LivePortal, portal_from_env
 from conformance.live.transport import LiveTransport
-from conformance.validation import validate_response
 
 #: Seconds the end of a run waits for client requests still in flight before cleaning up.
 DRAIN_WAIT: Final = 5.0
@@ -116,7 +113,7 @@ class LiveRun:
         self._cases: dict[str, LiveCase] = {}
         self._observed = 0
         self._closed = False
-        self._previous_handlers: dict[int, Any] = {}
+        self._signals = SignalGuard()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -134,14 +131,13 @@ class LiveRun:
 
     def start(self) -> None:
         """Start the gateway, take over SIGTERM, and (with writes) probe for admin rights."""
-        from conformance.portal.server import ServerThread, _Certificates
-
         try:
-            self._certificates = _Certificates() if self.settings.tls else None
+            self._certificates = Certificates() if self.settings.tls else None
             self._server = ServerThread(
                 GatewayApp(self.gateway),
                 0,
                 self._certificates.context if self._certificates else None,
+                name="b24-gateway",
             )
             self._server.start()
             scheme = "https" if self._certificates else "http"
@@ -151,7 +147,7 @@ class LiveRun:
                 ca_bundle=self._certificates.ca_bundle if self._certificates else None,
                 timeout=max(1.0, self.deadline - 1.0),
             )
-            self._install_signals()
+            self._signals.install()
             auth = "oauth" if self.portal.kind == "oauth" else "webhook"
             self._cases = {c.id: c for c in live_cases(self.prefix, auth, live_modes("live"))}
             if self.settings.allow_writes:
@@ -207,7 +203,7 @@ class LiveRun:
             )
         finally:
             if case.writes:
-                with self._signals_deferred():
+                with self._signals.deferred():
                     self._delete([c for c in self.gateway.created_codes() if c in case.codes])
         exchanges = self.gateway.since(mark)
         self._observe(exchanges)
@@ -220,7 +216,7 @@ class LiveRun:
                 )
             )
         ours = [e for e in exchanges if e.tag == case.id]
-        self._judge_portal(result, case, ours)
+        judge_portal(result, case, ours, self.redact)
         result.reproduction = self.redact(
             result.reproduction.replace(self.gateway.public_url, self.portal.portal_url)
         )
@@ -244,28 +240,6 @@ class LiveRun:
             )
         return None
 
-    def _judge_portal(self, result: CaseResult, case: LiveCase, exchanges: list[Exchange]) -> None:
-        failures = [self._redacted(f) for f in portal_failures(case, exchanges)]
-        if not failures:
-            return
-        result.failures.extend(failures)
-        rendered = "\n".join(f.render() for f in failures)
-        if result.outcome == "passed":
-            result.outcome = "failed"
-            result.message = rendered
-        elif result.outcome in ("failed", "errored"):
-            result.message = f"{result.message}\n{rendered}"
-
-    def _redacted(self, failure: Failure) -> Failure:
-        return Failure(
-            failure.check,
-            self.redact(failure.title),
-            self.redact(failure.expected),
-            self.redact(failure.actual),
-            self.redact(failure.where),
-            self.redact(failure.hint),
-        )
-
     def _observe(self, exchanges: list[Exchange]) -> None:
         for exchange in exchanges:
             self.drift.observe(exchange)
@@ -279,11 +253,7 @@ class LiveRun:
             if not code.startswith(self.prefix) or code in self.gateway.deleted:
                 continue
             exchange = self.gateway.call(DELETE, {"code": code}, essential=True)
-            body = exchange.json()
-            gone = isinstance(body, dict) and (
-                body.get("result") is True or body.get("error") == "NOT_FOUND"
-            )
-            if gone:
+            if gone(exchange):
                 self.gateway.note_deleted(code)
             else:
                 left.append(code)
@@ -317,7 +287,7 @@ class LiveRun:
             return
         self._closed = True
         # The run is ending anyway: a signal during cleanup must not cut it short.
-        with self._signals_deferred(reraise=False):
+        with self._signals.deferred(reraise=False):
             try:
                 self.gateway.close(DRAIN_WAIT)
                 self._cleanup()
@@ -333,50 +303,14 @@ class LiveRun:
                     self._server.stop()
                 if self.report_dir is not None:
                     self.files = self.write_files(self.report_dir)
-                self._restore_signals()
-
-    # --- signals ----------------------------------------------------------------------------
-
-    def _install_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def interrupt(signum: int, frame: FrameType | None) -> None:
-            raise KeyboardInterrupt(f"signal {signum}")
-
-        self._previous_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, interrupt)
-
-    def _restore_signals(self) -> None:
-        for signum, handler in self._previous_handlers.items():
-            signal.signal(signum, handler)
-        self._previous_handlers.clear()
-
-    @contextlib.contextmanager
-    def _signals_deferred(self, reraise: bool = True) -> Iterator[None]:
-        """Hold SIGINT and SIGTERM while cleaning up; then (``reraise``) act on one."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        received: list[int] = []
-
-        def hold(signum: int, frame: FrameType | None) -> None:
-            received.append(signum)
-
-        previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-        if received and reraise:
-            raise KeyboardInterrupt(f"signal {received[0]} (after cleanup)")
+                self._signals.restore()
 
     # --- what the run tells -----------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
         exchanges = self.gateway.exchanges
         to_portal = [e for e in exchanges if e.from_portal]
-        codes = Counter(_error_code(e) for e in to_portal)
+        codes = Counter(error_code(e) for e in to_portal)
         codes.pop(None, None)
         return {
             "suite": {"version": __version__},
@@ -446,142 +380,3 @@ class LiveRun:
             encoding="utf-8",
         )
         return [*files, summary, log]
-
-
-def portal_failures(case: LiveCase, exchanges: list[Exchange]) -> list[Failure]:
-    """Every way the portal's answers in a case break the wire profile: failures of the portal."""
-    failures = []
-    for exchange in exchanges:
-        if not exchange.from_portal or exchange.api_method is None:
-            continue
-        if 300 <= exchange.status <= 399:
-            continue  # a moved portal (CONTRACT.md 3.1): the body of a redirect is no envelope
-        where = (
-            f"case {case.id} (live, step {exchange.step + 1}): the portal's answer to "
-            f"{exchange.api_method}, HTTP {exchange.status}"
-        )
-        body = exchange.json()
-        if body is None:
-            content_type = exchange.response_headers.get("Content-Type", "no content type")
-            failures.append(
-                Failure(
-                    "portal.wire",
-                    "the portal answered with a body that is not JSON",
-                    "a v2 JSON envelope (CONTRACT.md 2.1, 2.2)",
-                    f"{len(exchange.response_body)} bytes of {content_type}",
-                    where,
-                    "a proxy, a WAF or a fatal error answered in the portal's place",
-                )
-            )
-            continue
-        try:
-            result = validate_response(exchange.api_method, body, status=exchange.status)
-        except ValueError:
-            continue
-        for violation in result.violations:
-            failures.append(
-                Failure(
-                    "portal.wire",
-                    f"the portal's answer breaks the wire profile: {violation.problem}",
-                    violation.expected,
-                    violation.actual,
-                    f"{where}: {violation.path}; schema {violation.schema_location}",
-                    "a failure of the portal, not of the client"
-                    + (f"; CONTRACT.md section {violation.contract}" if violation.contract else ""),
-                )
-            )
-    return failures
-
-
-def listed_codes(exchange: Exchange) -> list[str]:
-    body = exchange.json()
-    result = body.get("result") if isinstance(body, dict) else None
-    badges = result.get("badges") if isinstance(result, dict) else None
-    if not isinstance(badges, list):
-        return []
-    return [b["code"] for b in badges if isinstance(b, dict) and isinstance(b.get("code"), str)]
-
-
-def _error_code(exchange: Exchange) -> Any:
-    body = exchange.json()
-    if isinstance(body, dict) and "error" in body and not isinstance(body["error"], dict):
-        return body["error"]
-    return None
-
-
-def log_line(exchange: Exchange) -> str:
-    when = datetime.fromtimestamp(exchange.wall, UTC).isoformat(timespec="milliseconds")
-    step = f" step {exchange.step + 1}" if exchange.step >= 0 else ""
-    code = _error_code(exchange)
-    answer = f"HTTP {exchange.status}" + (f" {code}" if code is not None else "")
-    who = "gateway" if exchange.local else "portal"
-    line = (
-        f"#{exchange.number} {when} {exchange.tag}{step}: {exchange.http_method} "
-        f"{exchange.api_method or '?'} -> {who} {answer} in {exchange.seconds:.3f}s "
-        f"(waited {exchange.waited:.3f}s for the budget)"
-    )
-    if exchange.local:
-        line += f" [{exchange.local}]"
-    return line
-
-
-# --- sweep ------------------------------------------------------------------------------------
-
-
-class SweepRefused(ValueError):
-    """A sweep prefix that could touch badges the suite did not create."""
-
-
-@dataclass
-class SweepResult:
-    removed: list[str]
-    failed: list[tuple[str, str]]
-    requests: int
-
-
-def sweep(
-    prefix: str,
-    *,
-    env: Mapping[str, str] | None = None,
-    base_url: str | None = None,
-    budget: BudgetSettings | None = None,
-    dry_run: bool = False,
-    on_removed: Callable[[str], None] | None = None,
-) -> SweepResult:
-    """Delete every badge whose code starts with ``prefix`` (which must start with b24ct-)."""
-    if not prefix.startswith(CODE_PREFIX):
-        raise SweepRefused(
-            f"--prefix {prefix!r} does not start with {CODE_PREFIX!r}: sweep removes only what "
-            "live runs created (their codes start with b24ct-<run id>-)"
-        )
-    portal = portal_from_env(os.environ if env is None else env, base_url)
-    gateway = Gateway(
-        portal, RequestBudget(budget or BudgetSettings()), prefix=prefix, allow_writes=True
-    )
-    listed = gateway.call(LIST, {})
-    body = listed.json()
-    if not isinstance(body, dict) or "result" not in body:
-        code = body.get("error") if isinstance(body, dict) else f"HTTP {listed.status}"
-        raise RuntimeError(Redactor(portal.secrets)(f"list answered {code}, not a badge list"))
-    removed: list[str] = []
-    failed: list[tuple[str, str]] = []
-    for code in listed_codes(listed):
-        if not code.startswith(prefix):
-            continue
-        if dry_run:
-            removed.append(code)
-            continue
-        answer = gateway.call(DELETE, {"code": code})
-        result = answer.json()
-        if isinstance(result, dict) and (
-            result.get("result") is True or result.get("error") == "NOT_FOUND"
-        ):
-            removed.append(code)
-            if on_removed is not None:
-                on_removed(code)
-        else:
-            why = answer.local or str(
-                result.get("error") if isinstance(result, dict) else f"HTTP {answer.status}"
-            )
-            failed.append((code, why))
-    return SweepResult(removed, failed, gateway.budget.made)

@@ -13,16 +13,15 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import ClientDisconnected
-from werkzeug.wsgi import get_input_stream
 
+from conformance._http_server import DropConnection, ascii_target, header_value, read_body
 from conformance.portal.auth import Directory
 from conformance.portal.envelope import (
     Answer,
-    DropConnection,
     PortalError,
     error_answer,
     internal_error,
@@ -42,9 +41,6 @@ if TYPE_CHECKING:
 #: Scripted cases name the portal's old and new addresses on these hosts (transport.yaml);
 #: over real HTTP they are rewritten in scripted headers to this server's two addresses.
 MOVED_HOST: Final = "moved.b24-conformance.invalid"
-
-#: Characters kept as they are when a raw request target is made ASCII again.
-_URL_SAFE: Final = "!#$%&'()*+,/:;=?@[]~"
 
 #: How often a stalled request looks at its release conditions, in seconds.
 _POLL: Final = 0.05
@@ -118,24 +114,6 @@ def wait_for_release(events: Iterable[threading.Event], limit: float) -> None:
         waiting[0].wait(min(_POLL, left))
 
 
-def _ascii_target(environ: WSGIEnvironment) -> str:
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if raw is None:
-        query = environ.get("QUERY_STRING", "")
-        raw = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
-    # werkzeug hands the request target over as UTF-8 bytes of the latin-1 text http.server
-    # decoded; undo both steps to get the client's bytes, then percent-escape what is not ASCII.
-    try:
-        octets = str(raw).encode("latin-1").decode("utf-8").encode("latin-1")
-    except UnicodeError:
-        octets = str(raw).encode("utf-8", "surrogateescape")
-    target = quote(octets, safe=_URL_SAFE)
-    if target.lower().startswith(("http://", "https://")):
-        parts = urlsplit(target)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-    return target if target.startswith("/") else "/" + target
-
-
 def _host(environ: WSGIEnvironment) -> str:
     host = str(environ.get("HTTP_HOST", ""))
     try:
@@ -145,37 +123,6 @@ def _host(environ: WSGIEnvironment) -> str:
     except ValueError:
         pass
     return f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
-
-
-def _read_body(environ: WSGIEnvironment, limit: int) -> bytes:
-    length = environ.get("CONTENT_LENGTH", "")
-    if not environ.get("wsgi.input_terminated") and length.isdigit():
-        # The common case, read in one call: Content-Length bytes from the connection.
-        size = int(length)
-        if size > limit:
-            # Like PHP past post_max_size: the method sees no body at all (werkzeug drains
-            # the rest after the answer).
-            return b""
-        body: bytes = environ["wsgi.input"].read(size) if size else b""
-        if len(body) < size:
-            raise ClientDisconnected()
-        return body
-    stream = get_input_stream(environ, safe_fallback=True)
-    chunks: list[bytes] = []
-    total = 0
-    while chunk := stream.read(65536):
-        total += len(chunk)
-        if total > limit:
-            return b""
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _header_value(value: str) -> str:
-    # http.server writes header values as latin-1 and would fail on anything else.
-    if value.isprintable() and (value.isascii() or all(ord(c) < 256 for c in value)):
-        return value
-    return quote(value, safe=_URL_SAFE + " ")
 
 
 class PortalApp:
@@ -192,7 +139,7 @@ class PortalApp:
         except Exception:
             answer = internal_error()
         headers = [
-            (name, _header_value(value))
+            (name, header_value(value))
             for name, value in answer.headers
             if name.lower() not in ("content-length", "transfer-encoding", "connection")
         ]
@@ -202,10 +149,10 @@ class PortalApp:
 
     def read(self, environ: WSGIEnvironment) -> Incoming:
         started = time.time()
-        target = _ascii_target(environ)
+        target = ascii_target(environ)
         scheme = "https" if environ.get("wsgi.url_scheme") == "https" else "http"
         try:
-            body = _read_body(environ, self.state.max_body)
+            body = read_body(environ, self.state.max_body)
         except (ClientDisconnected, ConnectionError, TimeoutError):
             raise DropConnection() from None
         return Incoming(
