@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from conformance._http_server import Certificates, ServerThread
 from conformance.api import AdapterFactory, Redactor
 from conformance.engine import CaseResult, run_case
 from conformance.live.answers import error_code, gone, listed_codes, log_line
-from conformance.live.budget import BudgetSettings, RequestBudget
+from conformance.live.budget import BudgetSettings, Clock, RequestBudget, Sleep
 from conformance.live.cases import (
     LiveCase,
     live_cases,
@@ -70,7 +71,10 @@ def new_run_id() -> str:
 
 
 class LiveRun:
-    """Everything one live run owns; ``close()`` is idempotent and always cleans up."""
+    """Everything one live run owns; ``close()`` is idempotent and always cleans up.
+
+    ``clock`` and ``sleep`` pace the budget and the cleanup's retries (real time by default).
+    """
 
     def __init__(
         self,
@@ -79,6 +83,8 @@ class LiveRun:
         env: Mapping[str, str] | None = None,
         report_dir: Path | None = None,
         deadline: float = 10.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep | None = None,
     ) -> None:
         self.settings = settings
         self.report_dir = report_dir
@@ -89,7 +95,7 @@ class LiveRun:
         self.run_id = settings.run_id or new_run_id()
         self.prefix = run_prefix(self.run_id)
         self.redact = Redactor(self.portal.secrets)
-        self.budget = RequestBudget(settings.budget)
+        self.budget = RequestBudget(settings.budget, clock=clock, sleep=sleep)
         self.gateway = Gateway(
             self.portal,
             self.budget,

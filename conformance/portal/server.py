@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -13,7 +14,7 @@ from conformance.api import Target
 from conformance.portal.app import PortalApp, PortalState
 from conformance.portal.auth import Directory, random_secret
 from conformance.portal.faults import Fault
-from conformance.portal.limits import LeakyBucket, OperatingLimiter
+from conformance.portal.limits import Clock, LeakyBucket, OperatingLimiter
 from conformance.portal.rest import RestLayer
 from conformance.portal.store import BadgeStore
 from conformance.transports import SECRET_PLACEHOLDER, RecordedRequest, Script
@@ -27,7 +28,8 @@ class FakePortal:
 
     Stateful by default (badge store, webhook and OAuth auth, limits, injected faults);
     inside ``scripted(script)`` every /rest/ request is answered from a case's Script.
-    User 1 is an admin with a random webhook secret.
+    User 1 is an admin with a random webhook secret. ``clock`` drives the leaky bucket
+    (seconds, monotonic; a test passes a fake one to pace requests without waiting).
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class FakePortal:
         operating_window: float = 600.0,
         stall_limit: float = 60.0,
         max_body: int = 32 * 1024 * 1024,
+        clock: Clock = time.monotonic,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port={port}: expected 0 (any free port) to 65535")
@@ -56,7 +59,7 @@ class FakePortal:
             directory=self.directory,
             store=self.store,
             rest=RestLayer(self.store, limiter),
-            bucket=LeakyBucket(*bucket) if bucket is not None else None,
+            bucket=LeakyBucket(*bucket, clock=clock) if bucket is not None else None,
             stall_limit=stall_limit,
             max_body=max_body,
         )
