@@ -31,6 +31,9 @@ LOOPBACK: Final = "127.0.0.1"
 #: The same server under another name (the fake portal's "new address" for redirects).
 LOCALHOST: Final = "localhost"
 
+#: Connections a server serves at once; past it a new one gets 503 and is closed.
+MAX_CONNECTIONS: Final = 256
+
 #: Characters kept as they are when a raw request target is made ASCII again.
 URL_SAFE: Final = "!#$%&'()*+,/:;=?@[]~"
 
@@ -97,14 +100,32 @@ def header_value(value: str) -> str:
     return quote(value, safe=URL_SAFE + " ")
 
 
-def error_body(code: int, message: str | None) -> bytes:
+def error_body(code: int, message: str | None, error: str | None = None) -> bytes:
     """A portal-shaped JSON error envelope for a request the HTTP layer itself rejects."""
     try:
         phrase = HTTPStatus(code).phrase
     except ValueError:
         phrase = "Error"
-    error = "INTERNAL_SERVER_ERROR" if code >= 500 else "INVALID_REQUEST"
+    if error is None:
+        error = "INTERNAL_SERVER_ERROR" if code >= 500 else "INVALID_REQUEST"
     return php_json({"error": error, "error_description": message or phrase}).encode("ascii")
+
+
+def too_many_connections(cap: int) -> bytes:
+    """The whole HTTP answer to a connection past the cap: a 503 the client may retry later
+    (QUERY_LIMIT_EXCEEDED, the portal's own retryable 503, CONTRACT.md section 4)."""
+    body = error_body(
+        503,
+        f"Too many connections: this server serves at most {cap} at once; retry later",
+        "QUERY_LIMIT_EXCEEDED",
+    )
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        "Content-Type: application/json; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -114,6 +135,7 @@ class QuietHandler(WSGIRequestHandler):
     #: Seconds a client may stay silent while sending its request.
     timeout = 30.0
     _drop = False
+    _answered = False
 
     def setup(self) -> None:
         if isinstance(self.request, ssl.SSLSocket):
@@ -129,6 +151,27 @@ class QuietHandler(WSGIRequestHandler):
         except DropConnection:
             self._drop = True
             self.close_connection = True
+
+    def handle_one_request(self) -> None:
+        super().handle_one_request()
+        if not self.raw_requestline and not self._answered:
+            # A connection that closed without sending anything gets an answer too (nginx
+            # answers 400), so that no request goes without a status line.
+            self.command, self.request_version, self.requestline = "", "HTTP/1.0", ""
+            self.send_error(400, "Empty request")
+        self._answered = True
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        if not parsed and not self.requestline.strip():
+            # http.server drops a blank request line without a word.
+            self.send_error(400, "Empty request line")
+            return False
+        if parsed and self.request_version == "HTTP/0.9":
+            # An HTTP/0.9 request would get a bare body without a status line.
+            self.send_error(400, "HTTP/0.9 requests are not served")
+            return False
+        return parsed
 
     def finish(self) -> None:
         with suppress(OSError):
@@ -173,7 +216,39 @@ class QuietHandler(WSGIRequestHandler):
 
 
 class QuietServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, quiet, with a cap on the connections served at once."""
+
     daemon_threads = True
+    max_connections = MAX_CONNECTIONS
+    _active = 0
+    _active_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._active_lock:
+            admitted = self._active < self.max_connections
+            if admitted:
+                self._active += 1
+        if admitted:
+            super().process_request(request, client_address)
+            return
+        # Answered here, on the accept loop, without a thread: that is the point of the cap.
+        # A TLS client would need a handshake first, which could stall the loop: it is closed.
+        if not isinstance(request, ssl.SSLSocket):
+            with suppress(OSError):
+                request.settimeout(1.0)
+                request.sendall(too_many_connections(self.max_connections))
+                # Read what already arrived: closing on unread data would send a reset that
+                # can reach the client before the answer does.
+                request.setblocking(False)
+                request.recv(65536)
+        self.shutdown_request(request)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._active_lock:
+                self._active -= 1
 
     def log(self, type: str, message: str, *args: Any) -> None:
         """Quiet: the application answers every error itself."""
@@ -192,8 +267,12 @@ class ServerThread:
         ssl_context: ssl.SSLContext | None = None,
         *,
         name: str = "b24-server",
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
+        if max_connections < 1:
+            raise ValueError(f"max_connections={max_connections}: expected at least 1")
         self.app = app
+        self.max_connections = max_connections
         self.requested_port = port
         self.ssl_context = ssl_context
         self.name = name
@@ -219,6 +298,8 @@ class ServerThread:
             server = QuietServer(LOOPBACK, 0, self.app, self.handler(), fd=listener.fileno())
         finally:
             listener.close()
+        server.max_connections = self.max_connections
+        server._active_lock = threading.Lock()
         if self.ssl_context is not None:
             server.socket = self.ssl_context.wrap_socket(
                 server.socket, server_side=True, do_handshake_on_connect=False

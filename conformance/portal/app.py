@@ -20,6 +20,7 @@ from werkzeug.exceptions import ClientDisconnected
 
 from conformance._http_server import DropConnection, ascii_target, header_value, read_body
 from conformance.portal.auth import Directory
+from conformance.portal.depth import drop_deep_pairs, json_too_deep
 from conformance.portal.envelope import (
     Answer,
     PortalError,
@@ -46,25 +47,79 @@ MOVED_HOST: Final = "moved.b24-conformance.invalid"
 _POLL: Final = 0.05
 
 
-class RequestLog:
-    """Every request the portal received, oldest first (bounded, so a long run cannot grow it
-    without limit)."""
+#: Bytes of one request body the log keeps, and of all bodies together (the rest is counted).
+LOG_BODY_LIMIT: Final = 1024 * 1024
+LOG_TOTAL_LIMIT: Final = 64 * 1024 * 1024
 
-    def __init__(self, limit: int = 100_000) -> None:
+
+class RequestLog:
+    """Every request the portal received, oldest first, bounded: at most ``limit`` entries,
+    ``body_limit`` bytes of each body and ``total_limit`` bytes of bodies in all (the oldest
+    entries go first). What is not kept is counted, so a long run cannot grow it without
+    limit and a test can still see that it happened."""
+
+    def __init__(
+        self,
+        limit: int = 100_000,
+        body_limit: int = LOG_BODY_LIMIT,
+        total_limit: int = LOG_TOTAL_LIMIT,
+    ) -> None:
+        if limit < 1 or body_limit < 0 or total_limit < body_limit:
+            raise ValueError(
+                f"request log limit={limit}, body_limit={body_limit}, total_limit={total_limit}:"
+                " expected limit >= 1 and 0 <= body_limit <= total_limit"
+            )
+        self.limit = limit
+        self.body_limit = body_limit
+        self.total_limit = total_limit
         self._lock = threading.Lock()
-        self._entries: deque[RecordedRequest] = deque(maxlen=limit)
+        self._entries: deque[tuple[int, RecordedRequest]] = deque()
+        self._kept_bytes = 0
+        #: requests received since the last clear (kept or not)
+        self.received = 0
+        #: body bytes received but not kept (cut off, or gone with an evicted entry)
+        self.unkept_bytes = 0
+        #: entries evicted to stay within the limits
+        self.evicted = 0
 
     def append(self, entry: RecordedRequest) -> None:
+        body = entry.body
+        if len(body) > self.body_limit:
+            entry = replace(entry, body=body[: self.body_limit])
         with self._lock:
-            self._entries.append(entry)
+            self.unkept_bytes += len(body) - len(entry.body)
+            while self._entries and (
+                len(self._entries) >= self.limit
+                or self._kept_bytes + len(entry.body) > self.total_limit
+            ):
+                _, old = self._entries.popleft()
+                self._kept_bytes -= len(old.body)
+                self.unkept_bytes += len(old.body)
+                self.evicted += 1
+            self._entries.append((self.received, entry))
+            self._kept_bytes += len(entry.body)
+            self.received += 1
+
+    @property
+    def kept_bytes(self) -> int:
+        """Body bytes the log holds now."""
+        with self._lock:
+            return self._kept_bytes
 
     def snapshot(self) -> list[RecordedRequest]:
         with self._lock:
-            return list(self._entries)
+            return [entry for _, entry in self._entries]
+
+    def since(self, number: int) -> list[RecordedRequest]:
+        """The kept entries received after the first ``number`` (see ``received``)."""
+        with self._lock:
+            return [entry for index, entry in self._entries if index >= number]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._kept_bytes = 0
+            self.received = self.unkept_bytes = self.evicted = 0
 
 
 @dataclass
@@ -123,6 +178,24 @@ def _host(environ: WSGIEnvironment) -> str:
     except ValueError:
         pass
     return f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
+
+
+def _within_php_limits(request: Incoming) -> Incoming:
+    """The request as PHP would parse it: JSON too deep for json_decode read as an empty body,
+    variables nested deeper than max_input_nesting_level dropped (conformance.portal.depth)."""
+    mime = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    body = request.body
+    if mime == "application/json":
+        if json_too_deep(body):
+            body = b""
+    elif mime != "multipart/form-data" and body:
+        body = drop_deep_pairs(body.decode("latin-1")).encode("latin-1")
+    path, mark, query = request.target.partition("?")
+    target = path + mark + drop_deep_pairs(query) if mark else request.target
+    if body == request.body and target == request.target:
+        return request
+    url = request.url[: len(request.url) - len(request.target)] + target
+    return replace(request, body=body, target=target, url=url)
 
 
 class PortalApp:
@@ -208,6 +281,7 @@ class PortalApp:
     # --- stateful mode ----------------------------------------------------------------------
 
     def stateful(self, request: Incoming) -> Answer:
+        request = _within_php_limits(request)
         decoded = decode_request(request.method, request.url, request.headers, request.body)
         method = decoded.api_method if decoded.path_kind != "unknown" else None
         fault = self.state.faults.take(method)

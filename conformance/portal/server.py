@@ -9,9 +9,21 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from conformance._http_server import LOCALHOST, LOOPBACK, Certificates, ServerThread
+from conformance._http_server import (
+    LOCALHOST,
+    LOOPBACK,
+    MAX_CONNECTIONS,
+    Certificates,
+    ServerThread,
+)
 from conformance.api import Target
-from conformance.portal.app import PortalApp, PortalState
+from conformance.portal.app import (
+    LOG_BODY_LIMIT,
+    LOG_TOTAL_LIMIT,
+    PortalApp,
+    PortalState,
+    RequestLog,
+)
 from conformance.portal.auth import Directory, random_secret
 from conformance.portal.faults import Fault
 from conformance.portal.limits import Clock, LeakyBucket, OperatingLimiter
@@ -30,6 +42,8 @@ class FakePortal:
     inside ``scripted(script)`` every /rest/ request is answered from a case's Script.
     User 1 is an admin with a random webhook secret. ``clock`` drives the leaky bucket
     (seconds, monotonic; a test passes a fake one to pace requests without waiting).
+    The request log keeps ``log_body_limit`` bytes of each body and ``log_total_limit`` in
+    all; ``max_connections`` are served at once, one more gets 503 (docs/portal.md).
     """
 
     def __init__(
@@ -45,6 +59,9 @@ class FakePortal:
         stall_limit: float = 60.0,
         max_body: int = 32 * 1024 * 1024,
         clock: Clock = time.monotonic,
+        log_body_limit: int = LOG_BODY_LIMIT,
+        log_total_limit: int = LOG_TOTAL_LIMIT,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port={port}: expected 0 (any free port) to 65535")
@@ -62,6 +79,7 @@ class FakePortal:
             bucket=LeakyBucket(*bucket, clock=clock) if bucket is not None else None,
             stall_limit=stall_limit,
             max_body=max_body,
+            log=RequestLog(body_limit=log_body_limit, total_limit=log_total_limit),
         )
         self._limiter = limiter
         self._certificates = Certificates() if tls else None
@@ -70,6 +88,7 @@ class FakePortal:
             port,
             self._certificates.context if self._certificates else None,
             name="b24-portal",
+            max_connections=max_connections,
         )
         self.add_user(1, random_secret(), admin=True, login="admin")
 
@@ -213,6 +232,28 @@ class FakePortal:
     def requests(self) -> list[RecordedRequest]:
         """Every request received, in both modes, oldest first."""
         return self._state.log.snapshot()
+
+    @property
+    def request_count(self) -> int:
+        """Requests received since the start (or the last reset), kept in the log or not."""
+        return self._state.log.received
+
+    def requests_since(self, count: int) -> list[RecordedRequest]:
+        """The logged requests received after the first ``count`` (see request_count)."""
+        return self._state.log.since(count)
+
+    @property
+    def log_usage(self) -> dict[str, int]:
+        """What the bounded request log holds and what it let go: entries, body bytes kept,
+        body bytes not kept, entries evicted, requests received."""
+        log = self._state.log
+        return {
+            "entries": len(log.snapshot()),
+            "kept_bytes": log.kept_bytes,
+            "unkept_bytes": log.unkept_bytes,
+            "evicted": log.evicted,
+            "received": log.received,
+        }
 
     def reset(self) -> None:
         """Clear the badges, faults, limits and request log (users and tokens stay)."""
