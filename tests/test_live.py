@@ -15,7 +15,7 @@ from conformance import catalogue
 from conformance.api import Redactor
 from conformance.live.budget import BudgetSettings, RequestBudget
 from conformance.live.drift import DriftCollector
-from conformance.live.gateway import Exchange
+from conformance.live.exchange import Exchange
 from conformance.live.record import Scrubber
 from conformance.live.run import LiveRun, LiveSettings
 from conformance.live.target import LiveTargetError, portal_from_env

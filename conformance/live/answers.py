@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from conformance.live.gateway import Exchange
+from conformance.live.exchange import Exchange
 
 
 def listed_codes(exchange: Exchange) -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from conformance.engine import CaseResult, Failure
 from conformance.live.cases import LiveCase
-from conformance.live.gateway import Exchange
+from conformance.live.exchange import Exchange
 from conformance.validation import validate_response
 
 

@@ -31,14 +31,8 @@ from conformance.live.cases import (
     run_prefix,
 )
 from conformance.live.drift import DriftCollector
-from conformance.live.gateway import (
-    DELETE,
-    LIST,
-    SUITE_TAG,
-    Exchange,
-    Gateway,
-    GatewayApp,
-)
+from conformance.live.exchange import SUITE_TAG, Exchange
+from conformance.live.gateway import DELETE, LIST, Gateway, GatewayApp
 from conformance.live.portal_checks import judge_portal
 from conformance.live.record import Recorder
 from conformance.live.signals import SignalGuard
@@ -47,6 +41,11 @@ from conformance.live.transport import LiveTransport
 
 #: Seconds the end of a run waits for client requests still in flight before cleaning up.
 DRAIN_WAIT: Final = 5.0
+#: How long the final cleanup keeps retrying deletes (and the last list), and its backoff:
+#: the first pause, doubled after each round up to the longest.
+CLEANUP_DEADLINE: Final = 120.0
+CLEANUP_FIRST_PAUSE: Final = 0.5
+CLEANUP_LONGEST_PAUSE: Final = 8.0
 _RUN_ID_ALPHABET: Final = "0123456789abcdef"
 
 
@@ -96,6 +95,8 @@ class LiveRun:
         self.prefix = run_prefix(self.run_id)
         self.redact = Redactor(self.portal.secrets)
         self.budget = RequestBudget(settings.budget, clock=clock, sleep=sleep)
+        self._clock = clock
+        self._sleep = sleep or time.sleep
         self.gateway = Gateway(
             self.portal,
             self.budget,
@@ -222,7 +223,10 @@ class LiveRun:
                 )
             )
         ours = [e for e in exchanges if e.tag == case.id]
+        # Every answer of the portal is judged; what the client saw excludes the throttled
+        # attempts the gateway absorbed.
         judge_portal(result, case, ours, self.redact)
+        ours = [e for e in ours if not e.absorbed]
         result.reproduction = self.redact(
             result.reproduction.replace(self.gateway.public_url, self.portal.portal_url)
         )
@@ -266,24 +270,34 @@ class LiveRun:
         return left
 
     def _cleanup(self) -> None:
-        """Delete every code the run sent an add for, then whatever still has its prefix."""
+        """Delete every code the run sent an add for, then whatever still has its prefix;
+        retried with backoff until CLEANUP_DEADLINE, and only then the sweep command."""
         if not self.settings.allow_writes:
             return
-        left = self._delete(self.gateway.created_codes())
-        listed = self.gateway.call(LIST, {}, essential=True)
-        self._observe([listed])
-        stray = [c for c in listed_codes(listed) if c.startswith(self.prefix)]
-        left = sorted(set(left) | set(self._delete(stray)))
-        if listed.json() is None or not isinstance(listed.json(), dict):
+        deadline = self._clock() + CLEANUP_DEADLINE
+        pause = CLEANUP_FIRST_PAUSE
+        while True:
+            left = self._delete(self.gateway.created_codes())
+            listed = self.gateway.call(LIST, {}, essential=True)
+            self._observe([listed])
+            answered = isinstance(listed.json(), dict) and "result" in listed.json()
+            stray = [c for c in listed_codes(listed) if c.startswith(self.prefix)]
+            left = sorted(set(left) | set(self._delete(stray)))
+            if (answered and not left) or self._clock() + pause > deadline:
+                break
+            self._sleep(pause)
+            pause = min(pause * 2, CLEANUP_LONGEST_PAUSE)
+        sweep = f"`b24-conformance sweep --prefix {self.prefix}`"
+        if not answered:
             self.problems.append(
-                "the final list did not answer, so leftovers could not be checked: run "
-                f"`b24-conformance sweep --prefix {self.prefix}`"
+                f"the final list did not answer within {CLEANUP_DEADLINE:g}s of retries, so "
+                f"leftovers could not be checked: run {sweep}"
             )
         self.leftovers = left
         if left:
             self.problems.append(
-                f"{len(left)} badge(s) could not be deleted ({', '.join(left)}): run "
-                f"`b24-conformance sweep --prefix {self.prefix}`"
+                f"{len(left)} badge(s) could not be deleted within {CLEANUP_DEADLINE:g}s of "
+                f"retries ({', '.join(left)}): run {sweep}"
             )
 
     def close(self) -> None:
@@ -331,12 +345,18 @@ class LiveRun:
                 "max_requests": self.budget.settings.max_requests,
                 "requests_made": self.budget.made,
                 "waited_seconds": round(self.budget.waited, 3),
+                "throttled": self.budget.throttles,
+                "rate_now": round(self.budget.rate, 6),
             },
             "requests": {
                 "to_portal": len(to_portal),
                 "by_the_suite": sum(1 for e in to_portal if e.tag == SUITE_TAG),
-                "refused_by_gateway": sum(1 for e in exchanges if not e.from_portal),
+                "refused_by_gateway": sum(
+                    1 for e in exchanges if not e.from_portal and not e.unreachable
+                ),
+                "portal_unreachable": sum(1 for e in exchanges if e.unreachable),
                 "query_limit_exceeded": codes.get("QUERY_LIMIT_EXCEEDED", 0),
+                "absorbed_by_gateway": sum(1 for e in exchanges if e.absorbed),
                 "error_codes": {str(k): v for k, v in sorted(codes.items(), key=str)},
             },
             "cleanup": {
@@ -354,8 +374,15 @@ class LiveRun:
         lines = [
             f"live: {s['requests']['to_portal']} requests to the portal "
             f"({self.budget.settings.describe()}; {s['budget']['waited_seconds']}s waited), "
-            f"{s['requests']['query_limit_exceeded']} QUERY_LIMIT_EXCEEDED, "
-            f"{s['requests']['refused_by_gateway']} refused by the gateway",
+            f"{s['requests']['query_limit_exceeded']} QUERY_LIMIT_EXCEEDED"
+            + (
+                f" ({s['requests']['absorbed_by_gateway']} waited out and sent again by the "
+                f"gateway; the budget slowed to {self.budget.rate:g} req/s)"
+                if s["requests"]["absorbed_by_gateway"]
+                else ""
+            )
+            + f", {s['requests']['refused_by_gateway']} refused by the gateway"
+            + f", {s['requests']['portal_unreachable']} failed to reach the portal",
             f"live: codes of this run start with {self.prefix}; "
             + (
                 f"created {len(s['cleanup']['created'])}, deleted {len(s['cleanup']['deleted'])}"
