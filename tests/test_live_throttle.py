@@ -125,6 +125,7 @@ def test_past_the_cleanup_deadline_the_exact_sweep_command_is_printed() -> None:
     clock = FakeClock()
     with FakePortal(bucket=None, clock=clock) as portal:
         with _live_run(portal, clock) as run:
+            run.run("state.delete-twice", factory)
             add_badge(portal, f"{run.prefix}stuck")
             portal.mark_in_use(f"{run.prefix}stuck")
         summary = run.summary()

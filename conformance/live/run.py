@@ -34,6 +34,7 @@ from conformance.live.drift import DriftCollector
 from conformance.live.exchange import SUITE_TAG, Exchange
 from conformance.live.gateway import DELETE, LIST, Gateway, GatewayApp
 from conformance.live.portal_checks import judge_portal
+from conformance.live.preflight import PreflightFailed, preflight_problem
 from conformance.live.record import Recorder
 from conformance.live.signals import SignalGuard
 from conformance.live.target import LivePortal, portal_from_env
@@ -155,6 +156,7 @@ class LiveRun:
                 timeout=max(1.0, self.deadline - 1.0),
             )
             self._signals.install()
+            self._preflight()
             auth = "oauth" if self.portal.kind == "oauth" else "webhook"
             self._cases = {c.id: c for c in live_cases(self.prefix, auth, live_modes("live"))}
             if self.settings.allow_writes:
@@ -162,6 +164,14 @@ class LiveRun:
         except BaseException:
             self.close()
             raise
+
+    def _preflight(self) -> None:
+        """One read-only list before the first case; raises PreflightFailed (one line)."""
+        listed = self.gateway.call(LIST, {})
+        self._observe([listed])
+        problem = preflight_problem(listed, self.gateway.moved_to)
+        if problem is not None:
+            raise PreflightFailed(self.redact(problem))
 
     def case_ids(self) -> list[str]:
         return list(self._cases)
@@ -272,8 +282,8 @@ class LiveRun:
     def _cleanup(self) -> None:
         """Delete every code the run sent an add for, then whatever still has its prefix;
         retried with backoff until CLEANUP_DEADLINE, and only then the sweep command."""
-        if not self.settings.allow_writes:
-            return
+        if not self.settings.allow_writes or not self.gateway.created_codes():
+            return  # every add is noted before it is sent: no add, nothing to look for
         deadline = self._clock() + CLEANUP_DEADLINE
         pause = CLEANUP_FIRST_PAUSE
         while True:

@@ -215,9 +215,12 @@ class FakePortal:
             with self._state.script_lock:
                 self._state.script = None
 
-    def inject(self, fault: Fault, method: str | None = None, times: int | None = 1) -> None:
-        """Apply ``fault`` to the next ``times`` requests (of ``method``; None: any request)."""
-        self._state.faults.add(fault, method, times)
+    def inject(
+        self, fault: Fault, method: str | None = None, times: int | None = 1, *, after: int = 0
+    ) -> None:
+        """Apply ``fault`` to the next ``times`` requests (of ``method``; None: any request),
+        after letting ``after`` of them through untouched."""
+        self._state.faults.add(fault, method, times, after)
 
     def mark_in_use(self, code: str, in_use: bool = True) -> None:
         """An open activity shows the badge: delete answers ENTITY_WITH_BADGE_EXISTS."""
