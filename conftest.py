@@ -6,7 +6,8 @@ from hypothesis import settings
 
 from conformance.properties import register_profiles
 
-pytest_plugins = ["pytester"]
+# tests.fixtures.portal: the stateful portal and its HTTP helpers, shared by tests/test_portal_*.py.
+pytest_plugins = ["pytester", "tests.fixtures.portal"]
 
 # The package's profiles: dev locally, ci (derandomized, with a replay blob) when CI is set.
 register_profiles()

@@ -158,9 +158,10 @@ class RunSession:
                 report_dir=self.config.report_dir,
                 deadline=self.config.deadline,
             )
+            # The pre-flight in start() raises LiveTargetError too: a portal problem, exit 2.
+            self.live.start()
         except LiveTargetError as exc:
             raise UsageError(str(exc)) from None
-        self.live.start()
 
     @property
     def allowed_hosts(self) -> tuple[str, ...]:

@@ -133,11 +133,12 @@ def test_a_portal_breaking_the_wire_profile_fails_the_run_as_the_portals_fault(
 ) -> None:
     with live_portal() as portal:
         secret = portal.directory.user(1).secret
-        portal.inject(Fault.html(502), method="crm.activity.badge.list")
+        # after=1: the pre-flight list passes; the case's list meets the proxy page.
+        portal.inject(Fault.html(502), method="crm.activity.badge.list", after=1)
         portal.inject(Fault.status(200, "NOT_FOUND", "Not found"), method="crm.activity.badge.get")
         broken = cli(["run", "--mode", "live", "--report", str(tmp_path)], webhook_env(portal))
         elsewhere = f"https://moved.b24-conformance.invalid/rest/1/{secret}/x.json"
-        portal.inject(Fault.redirect(elsewhere), method="crm.activity.badge.list")
+        portal.inject(Fault.redirect(elsewhere), method="crm.activity.badge.list", after=1)
         moved = cli(["run", "--mode", "live", "--case", "live.list"], webhook_env(portal))
     assert broken.exit_code == 1, broken.output
     cases = {c["id"]: c for c in _json(tmp_path / "report.json")["cases"]}

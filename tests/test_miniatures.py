@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import pytest
 
 from conformance import reference
-from conformance.case import OFFLINE_MODES, Case, all_cases, case_by_id
+from conformance.case import Case, all_cases, case_by_id
 from conformance.checks import CHECKS
+from conformance.modes import OFFLINE_MODES
 from conformance.results import CaseResult
 from conformance.testing import MINIATURES, miniature_doc
 from conformance.transports import offline_target

@@ -19,7 +19,8 @@ from typing import Any, Final
 from conformance import __version__, error_catalogue, schemas
 from conformance.api import Redactor
 from conformance.error_catalogue import DriftEntry
-from conformance.live.gateway import ADD, DELETE, Exchange
+from conformance.live.exchange import Exchange
+from conformance.live.gateway import ADD, DELETE
 from conformance.validation import Violation, classify_envelope, validate_response
 from conformance.wire import decode_request
 

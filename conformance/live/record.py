@@ -28,7 +28,7 @@ from vcr.serializers import yamlserializer
 from conformance import __version__
 from conformance.case import Case, case_by_id
 from conformance.live.cases import live_case, live_case_ids, live_modes
-from conformance.live.gateway import Exchange
+from conformance.live.exchange import Exchange
 from conformance.live.target import LivePortal
 from conformance.transports import OFFLINE_HOST, SECRET_PLACEHOLDER, TOKEN_PLACEHOLDER
 from conformance.wire import decode_request, php_json
@@ -184,7 +184,7 @@ class Recorder:
 
     def write(self, case: Case, exchanges: Iterable[Exchange], outcome: str) -> Path | None:
         """The case's cassette, or None when a step was not answered by the portal."""
-        chosen = [e for e in exchanges if e.tag == case.id and e.step >= 0]
+        chosen = [e for e in exchanges if e.tag == case.id and e.step >= 0 and not e.absorbed]
         steps = [sum(1 for e in chosen if e.step == index) for index in range(len(case.steps))]
         if not chosen or 0 in steps or any(not e.from_portal for e in chosen):
             self.skipped.append(case.id)
