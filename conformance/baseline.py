@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from conformance import schemas
+from conformance._yaml import load_yaml
 from conformance.errors import UsageError
 
 
@@ -48,11 +49,14 @@ EMPTY = Baseline(path="", client=None, entries=())
 def load_baseline(path: str | Path) -> Baseline:
     file = Path(path)
     try:
-        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        document = load_yaml(file.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BaselineError(f"--baseline {str(path)!r}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise BaselineError(f"--baseline {str(path)!r}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
-        raise BaselineError(f"--baseline {str(path)!r}: not YAML ({exc})") from None
+        problem = " ".join(str(exc).split())
+        raise BaselineError(f"--baseline {str(path)!r}: not YAML ({problem})") from None
     problems = list(schemas.validator(schemas.uri("baseline.json")).iter_errors(document))
     if problems:
         first = problems[0]

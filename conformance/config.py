@@ -9,6 +9,7 @@ plugin its ``--b24-*`` options from the same table; both hand the values they pa
 from __future__ import annotations
 
 import math
+import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -247,10 +248,13 @@ def build_config(
                 raise UsageError(f"{flag(dest)} applies to {prefix}mode live only")
         if base_url is not None:
             raise UsageError(f"{prefix}base-url applies to {prefix}mode live only")
+    report_dir = Path(given["report"]) if given["report"] else None
+    if report_dir is not None:
+        _check_report_dir(report_dir, flag("report"))
     return RunConfig(
         client=client,
         modes=modes,
-        report_dir=Path(given["report"]) if given["report"] else None,
+        report_dir=report_dir,
         baseline=baseline,
         seed=given["seed"],
         deadline=float(given["deadline"]),
@@ -263,6 +267,29 @@ def build_config(
         cassettes=cassettes,
         values={dest: _plain(given[dest]) for dest in OPTIONS_BY_DEST},
     )
+
+
+def _check_report_dir(directory: Path, flag: str) -> None:
+    """Raise UsageError unless the reports can be written to ``directory`` (made if missing):
+    found out before any case runs, not after the whole run."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing != directory and not existing.is_dir():
+        raise UsageError(
+            f"{flag} {str(directory)!r}: cannot make the directory, {str(existing)!r} is a "
+            "file; expected a directory to write report.json, report.md and junit.xml to"
+        )
+    if existing == directory and not directory.is_dir():
+        raise UsageError(
+            f"{flag} {str(directory)!r} is a file; expected a directory to write report.json, "
+            "report.md and junit.xml to"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"{flag} {str(directory)!r}: {str(existing)!r} is not writable; expected a "
+            "directory the reports can be written to"
+        )
 
 
 def _check_value(option: RunOption, value: Any, flag: str) -> None:
