@@ -224,6 +224,8 @@ def build_config(
         if "replay" not in modes:
             raise UsageError(f"{flag('cassettes')} applies to {prefix}mode replay only")
     modes = modes or DEFAULT_MODES
+    if "replay" in modes:
+        _check_cassettes(cassettes, tuple(given["case"]))
     live = None
     if "live" in modes:
         try:
@@ -267,6 +269,21 @@ def build_config(
         cassettes=cassettes,
         values={dest: _plain(given[dest]) for dest in OPTIONS_BY_DEST},
     )
+
+
+def _check_cassettes(recording: Path | None, case_ids: tuple[str, ...]) -> None:
+    """Refuse (CassetteError, exit 2) a cassette the replay would play that cannot be played:
+    found out before any case runs, and never blamed on the client."""
+    from conformance._cassette_file import check_cassette_files
+    from conformance.transports import cassette_path
+
+    if recording is not None:
+        files = sorted(recording.glob("*.yaml")) if recording.is_dir() else []
+    elif case_ids:
+        files = [path for path in map(cassette_path, case_ids) if path.is_file()]
+    else:
+        files = sorted(cassette_path("x").parent.glob("*.yaml"))
+    check_cassette_files(files)
 
 
 def _check_report_dir(directory: Path, flag: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance import clients
-from tests.fixtures.common import cli
+from tests.fixtures.common import ROOT, cli
 
 BAD_IMPORTS = {
     "raises": "importing module 'tests.fixtures.bad_imports.raises' raised RuntimeError: "
@@ -96,5 +96,56 @@ def test_a_report_that_is_not_a_writable_directory_is_refused_before_any_case(
     assert result.exit_code == 2, result.output
     # click's own check of the option catches a plain file (with its usage lines); ours the rest
     last = result.stderr.strip().splitlines()[-1]
-    assert "--report" in last and str(report) in last, result.stderr
+    assert "--report" in last, result.stderr
+    assert str(report) in last, result.stderr
     assert not planted.exists(), "a case ran before the bad --report was refused"
+
+
+def _tampered(change: str) -> str:
+    text = (ROOT / "cassettes" / "get.success.yaml").read_text()
+    edits = {
+        "status gone": lambda t: t.replace("    status:\n      code: 200\n      message: OK\n", ""),
+        "status text": lambda t: t.replace("code: 200", "code: two hundred"),
+        "body edited": lambda t: t.replace('"value":"Missed"', '"value":"Hit"'),
+        "headers not a list": lambda t: t.replace(
+            "      Content-Type:\n      - application/json; charset=utf-8",
+            "      Content-Type: 5",
+        ),
+        "steps wrong": lambda t: t.replace("  steps:\n  - 1", "  steps:\n  - 2"),
+        "not YAML": lambda t: t + "\n  : [\n",
+        "alias bomb": lambda t: t + _alias_bomb().replace("expected_failures: []\n", ""),
+    }
+    return edits[change](text)
+
+
+# change -> what the one usage line says
+BAD_CASSETTES = {
+    "status gone": "interaction 1: response.status is missing",
+    "status text": "interaction 1: response.status.code 'two hundred' is not an HTTP status",
+    "body edited": "the interactions do not match metadata.sha256",
+    "headers not a list": "interaction 1: response.headers.Content-Type is not a list of strings",
+    "steps wrong": "metadata.steps [2] does not add up to its 1 interaction(s)",
+    "not YAML": "not YAML",
+    "alias bomb": "more than 1000000 values once its aliases are expanded",
+}
+
+
+@pytest.mark.parametrize(("change", "says"), list(BAD_CASSETTES.items()), ids=list(BAD_CASSETTES))
+def test_a_tampered_cassette_is_one_usage_line_naming_file_and_interaction(
+    change: str, says: str, tmp_path: Path
+) -> None:
+    recording = tmp_path / "recording"
+    recording.mkdir()
+    cassette = recording / "get.success.yaml"
+    cassette.write_text(_tampered(change))
+    result = cli("run", "--mode", "replay", "--cassettes", str(recording))
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"cassette {cassette}: " in lines[0]
+    assert says in lines[0]
+
+
+def test_every_generated_cassette_carries_its_checksum() -> None:
+    for path in sorted((ROOT / "cassettes").glob("*.yaml")):
+        assert "\n  sha256: " in path.read_text(), f"{path.name} has no metadata.sha256"
