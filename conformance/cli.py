@@ -12,7 +12,13 @@ import click
 from conformance import __version__, schemas
 from conformance._data import DataNotFoundError
 from conformance._options import run_options
-from conformance.errors import EXIT_CONFORMANT, EXIT_NONCONFORMANT, EXIT_USAGE, UsageError
+from conformance.errors import (
+    EXIT_CONFORMANT,
+    EXIT_INTERRUPTED,
+    EXIT_NONCONFORMANT,
+    EXIT_USAGE,
+    UsageError,
+)
 from conformance.live.command import base_url_option
 from conformance.validation import (
     MAX_BODY_DEPTH,
@@ -37,6 +43,10 @@ class _Commands(click.Group):
             problem = click.ClickException(str(exc))
             problem.exit_code = EXIT_USAGE  # type: ignore[misc]  # click reads it per instance
             raise problem from None
+        except KeyboardInterrupt:
+            # click would print "Aborted!" and exit 1; an interrupted command exits 130.
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
 def _reject_constant(name: str) -> Any:
