@@ -94,8 +94,10 @@ def execute(
     result = CaseResult(case.id, mode, "passed", level=case.level)
     execution = Execution(result, redact)
     try:
-        adapter = factory(target)
-        name, capabilities = str(adapter.name), frozenset(adapter.capabilities)
+        # What the factory prints, warns or logs is watched and redacted like the calls.
+        with captured_output(redact) as made:
+            adapter = factory(target)
+            name, capabilities = str(adapter.name), frozenset(adapter.capabilities)
     except Exception as exc:
         result.outcome = "errored"
         result.message = redact(f"the adapter factory raised {type(exc).__name__}: {exc}")
@@ -120,10 +122,10 @@ def execute(
         name,
         capabilities,
         runs,
-        captured.records,
+        made.records + captured.records,
         deadline,
         list(script.served),
-        seen=captured.seen,
+        seen=made.seen + captured.seen,
     )
     execution.escaped = next((run.exception for run in runs if run.exception), None)
     result.requests = len(script.requests)
