@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from conformance import clients
+from conformance._data import DataFileError
+from conformance.case import load_case_file
+from conformance.errors import UsageError
 from tests.fixtures.common import ROOT, cli
 
 BAD_IMPORTS = {
@@ -149,3 +152,18 @@ def test_a_tampered_cassette_is_one_usage_line_naming_file_and_interaction(
 def test_every_generated_cassette_carries_its_checksum() -> None:
     for path in sorted((ROOT / "cassettes").glob("*.yaml")):
         assert "\n  sha256: " in path.read_text(), f"{path.name} has no metadata.sha256"
+
+
+@pytest.mark.parametrize(("content", "says"), list(BAD_BASELINES.values()), ids=list(BAD_BASELINES))
+def test_a_case_file_that_cannot_be_read_is_one_line_naming_it(
+    content: bytes, says: str, tmp_path: Path
+) -> None:
+    cases = tmp_path / "bad.yaml"
+    cases.write_bytes(content)
+    with pytest.raises(DataFileError) as raised:
+        load_case_file(cases)
+    assert isinstance(raised.value, UsageError)
+    message = str(raised.value)
+    assert message.startswith(f"{cases}: ")
+    assert "\n" not in message
+    assert says.replace("not UTF-8 text", "not UTF-8") in message
