@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -85,7 +84,7 @@ class BodyRejected(TypeError):
 def body_problem(body: Any) -> str | None:
     """Why ``body`` is not a JSON value that validate_response accepts, or None when it is.
 
-    Accepted: ``dict`` with ``str`` keys, ``list``, ``str``, ``int``, finite ``float``,
+    Accepted: ``dict`` with ``str`` keys, ``list``, ``str``, ``int``, ``float``,
     ``bool`` and ``None``, nested at most MAX_BODY_DEPTH levels, no string holding a lone
     surrogate (such text cannot be printed or encoded as UTF-8). Walked without recursion.
     """
@@ -123,7 +122,7 @@ def _scalar_problem(value: object) -> str | None:
         too_long = value.bit_length() > _INT_TEXT_BITS
         return f"an integer of about {value.bit_length() * 3 // 10} digits" if too_long else None
     if isinstance(value, float):
-        return None if math.isfinite(value) else f"{value!r} is not a JSON number"
+        return None  # NaN and the infinities too: Python's json reads them, the schemas judge
     if isinstance(value, str):
         found = _SURROGATE.search(value)
         return f"the string holds a lone surrogate ({ord(found.group()):#06x})" if found else None
