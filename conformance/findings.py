@@ -109,6 +109,9 @@ def level_counts(document: Mapping[str, Any]) -> dict[str, dict[str, int]]:
 
 def verdict(document: Mapping[str, Any]) -> str:
     """One line: is the client conformant, and what decides it."""
+    if "interrupted" in document:
+        not_run = len(document["interrupted"]["not_run"])
+        return f"INTERRUPTED: {not_run} selected case run(s) did not run; the counts are no verdict"
     counts = level_counts(document)
     must = counts.get("must", {})
     failing_must = must.get("failed", 0) + must.get("errored", 0)
@@ -130,6 +133,11 @@ def verdict(document: Mapping[str, Any]) -> str:
     return "CONFORMANT: every must, should and may case passed, was skipped or was expected"
 
 
+def conformant(document: Mapping[str, Any]) -> bool:
+    """Whether :func:`verdict` says the client conforms (an interrupted run never does)."""
+    return verdict(document).startswith("CONFORMANT")
+
+
 def skip_reasons(document: Mapping[str, Any]) -> list[tuple[str, list[Entry]]]:
     """Skipped cases grouped by reason, the most common reason first."""
     groups: dict[str, list[Entry]] = {}
@@ -140,14 +148,14 @@ def skip_reasons(document: Mapping[str, Any]) -> list[tuple[str, list[Entry]]]:
 
 
 def failure_block(message: str, check: str) -> str:
-    """The part of a case's message that one check wrote (``[check] title`` and its lines)."""
+    """The parts of a case's message that one check wrote (each ``[check] title`` block)."""
     blocks: list[list[str]] = []
     for line in message.splitlines():
         if line.startswith("[") or not blocks:
             blocks.append([])
         blocks[-1].append(line)
     mine = [block for block in blocks if block and block[0].startswith(f"[{check}]")]
-    return "\n".join(mine[0]) if mine else message
+    return "\n".join("\n".join(block) for block in mine) if mine else message
 
 
 def first_ids(ids: Sequence[str], shown: int) -> str:

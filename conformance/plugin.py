@@ -213,6 +213,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run is None:
         return
     run.close()
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        run.interrupted = True
     from conformance.reports import redacted_document, write_reports
 
     document = config.stash[DOCUMENT_KEY] = redacted_document(run, run.secrets)

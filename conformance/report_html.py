@@ -9,7 +9,14 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any, Final
 
-from conformance.findings import Finding, failure_block, findings, level_counts, verdict
+from conformance.findings import (
+    Finding,
+    conformant,
+    failure_block,
+    findings,
+    level_counts,
+    verdict,
+)
 from conformance.results import OUTCOMES
 
 #: The page may fetch nothing: styles and the script are inline, everything else is refused.
@@ -64,7 +71,7 @@ def render_html(document: Mapping[str, Any]) -> str:
         f"<title>b24-conformance report: {escape(client['name'])}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>b24-conformance report: {escape(client['name'])}</h1>",
-        f'<p class="verdict {"bad" if text.startswith("NOT") else "good"}" id="verdict">'
+        f'<p class="verdict {"good" if conformant(document) else "bad"}" id="verdict">'
         f"{escape(text)}</p>",
         f"<p>Client <code>{escape(client['spec'])}</code>, suite "
         f"{escape(document['suite']['version'])}, modes "

@@ -44,6 +44,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         "",
         *_checks_table(found),
         *_baseline_problems(document),
+        *_interrupted(document),
     ]
     for finding in found:
         lines += ["", *_finding_section(finding)]
@@ -103,6 +104,26 @@ def _baseline_problems(document: Mapping[str, Any]) -> list[str]:
     problems = [f"**Baseline problem:** {p}" for p in document.get("baseline_problems") or []]
     notes = [f"Baseline note: {note}" for note in document.get("baseline_notes") or []]
     return ["", *problems, *notes] if problems or notes else []
+
+
+#: Cases an interrupted run's report lists as not run, before "and N more".
+SHOWN_NOT_RUN: Final = 200
+
+
+def _interrupted(document: Mapping[str, Any]) -> list[str]:
+    if "interrupted" not in document:
+        return []
+    not_run = document["interrupted"]["not_run"]
+    lines = [
+        "",
+        f"**Interrupted:** the run was stopped before it ended; {len(not_run)} selected "
+        "case(s) did not run, so this report is incomplete and the summary is no verdict.",
+        "",
+    ]
+    lines += [f"- {entry['id']} ({entry['mode']})" for entry in not_run[:SHOWN_NOT_RUN]]
+    if len(not_run) > SHOWN_NOT_RUN:
+        lines.append(f"- ... and {len(not_run) - SHOWN_NOT_RUN} more (report.json lists them all)")
+    return lines
 
 
 def _case_description(case_id: str) -> str:

@@ -56,6 +56,10 @@ def report_document(session: RunSession) -> dict[str, Any]:
         "baseline_notes": list(session.baseline_notes),
         "summary": session.summary(),
     }
+    if session.interrupted:
+        document["interrupted"] = {
+            "not_run": [{"id": item, "mode": mode} for item, mode in session.not_run()]
+        }
     problems = list(schemas.validator(schemas.uri("report.json")).iter_errors(document))
     if problems:
         raise ReportError(f"report.json breaks schemas/report.json: {problems[0].message}")

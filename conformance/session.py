@@ -104,6 +104,8 @@ class RunSession:
     baseline_notes: list[str] = field(default_factory=list)
     #: what --baseline-update wrote, for the summary
     baseline_written: str | None = None
+    #: SIGINT (or SIGTERM) ended the run before every selected case ran
+    interrupted: bool = False
 
     def prepare(self) -> None:
         """Load the client and smoke-test it; raises UsageError or AdapterBroken."""
@@ -376,6 +378,11 @@ class RunSession:
         for raw in exported["results"]:
             failures = [Failure(**failure) for failure in raw.pop("failures")]
             self.results.append(CaseResult(**raw, failures=failures))
+
+    def not_run(self) -> list[tuple[str, str]]:
+        """(case or property id, mode) pairs selected for the run that have no result."""
+        done = {(result.case_id, result.mode) for result in self.results}
+        return [pair for pair in self.selected() if pair not in done]
 
     def summary(self) -> dict[str, int]:
         counts = Counter(r.outcome for r in self.results)

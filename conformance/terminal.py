@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from conformance.findings import findings, first_ids, level_counts, verdict
+from conformance.findings import conformant, findings, first_ids, level_counts, verdict
 from conformance.results import OUTCOMES
 
 #: Case ids a check's line names before "and N more" (without -v).
@@ -43,7 +43,7 @@ def one_line(document: Mapping[str, Any], report_dir: Path | None, prefix: str =
     if checks:
         text += f"; failed checks: {checks}"
     text += f"; {_details(report_dir, prefix)}"
-    return Line(text, bad=text.split(": ", 2)[1].startswith("NOT"))
+    return Line(text, bad=not conformant(document))
 
 
 def summary_lines(
@@ -86,6 +86,5 @@ def summary_lines(
                 lines.append(Line(f"  {'':<{width}}       e.g. {first[0] if first else ''}"))
     lines += list(extra)
     lines.append(Line(_details(report_dir, prefix)))
-    text = verdict(document)
-    lines.append(Line(text, bad=text.startswith("NOT")))
+    lines.append(Line(verdict(document), bad=not conformant(document)))
     return lines

@@ -424,3 +424,14 @@ def test_sweep_removes_only_its_prefix_and_lists_what_it_removed() -> None:
     assert "2 badge(s) removed, 0 failed" in swept.output
     assert left == ["b24ct-other-c", "theirs"]
     assert portal.directory.user(1).secret not in swept.output + dry.output
+
+
+def test_drift_passes_over_a_body_validate_rejects() -> None:
+    # 200 levels deep: validate_response refuses it (BodyRejected); portal.wire reports it.
+    deep: Any = {"result": {"badges": []}, "total": 0}
+    for _ in range(200):
+        deep = {"result": deep}
+    collector = DriftCollector(Redactor(()))
+    collector.observe(_exchange("crm.activity.badge.list", 200, deep))
+    assert collector.checked == 0
+    assert collector.items == {}

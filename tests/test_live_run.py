@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
+from conformance._cassette_file import check_cassette_files
 from conformance.cassettes import lint
 from conformance.portal import FakePortal, Fault
 from tests.fixtures.live import cli, codes, env, live_portal, webhook_env
@@ -265,6 +266,8 @@ def test_recording_leaks_no_planted_secret_and_the_cassettes_replay(tmp_path: Pa
     assert list(lint(cassettes, (secret, token, member))) == []
     provenance = (tmp_path / "hook" / "live.list.yaml").read_text()
     assert "origin: live recording" in provenance
+    assert "sha256: " in provenance, "recordings are checksummed like the catalogue's cassettes"
+    check_cassette_files(cassettes)
     assert "recorded: '20" in provenance
     assert left == []
     for directory in ("hook", "oauth"):

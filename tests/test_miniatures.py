@@ -62,6 +62,10 @@ TABLE = [
     Row("oauth-without-token", {"auth.oauth-get-success": "requests.auth"}),
     Row("leaks-secret-in-exception", {"get.not-found": "behaviour.no-secret", "transport.html-502": "behaviour.no-secret"}),
     Row("logs-secret", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
+    Row("prints-url", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
+    Row("prints-url-to-stderr", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
+    Row("warns-with-url", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
+    Row("logs-base64-secret", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
 ]
 # fmt: on
 

@@ -26,6 +26,8 @@ from vcr.serialize import deserialize, serialize
 from vcr.serializers import yamlserializer
 
 from conformance import __version__
+from conformance._cassette_file import CHECKSUM_KEY, interactions_digest
+from conformance._yaml import load_yaml
 from conformance.case import Case, case_by_id
 from conformance.live.cases import live_case, live_case_ids, live_modes
 from conformance.live.exchange import Exchange
@@ -208,16 +210,23 @@ class Recorder:
             },
             "live": {"prefix": self.prefix, "auth": case.auth},
         }
-        text = str(
-            serialize(
-                {
-                    "requests": [request for request, _ in interactions],
-                    "responses": [response for _, response in interactions],
-                    "metadata": metadata,
-                },
-                yamlserializer,
+
+        def text_of() -> str:
+            return str(
+                serialize(
+                    {
+                        "requests": [request for request, _ in interactions],
+                        "responses": [response for _, response in interactions],
+                        "metadata": metadata,
+                    },
+                    yamlserializer,
+                )
             )
-        )
+
+        # Checksummed like the catalogue's cassettes: a recording edited by hand is refused
+        # before a replay run, naming the file, instead of failing the client.
+        metadata[CHECKSUM_KEY] = interactions_digest(load_yaml(text_of())["interactions"])
+        text = text_of()
         leaks = self.scrub.leaks(text)
         if leaks:
             raise RecordingLeak(
