@@ -27,7 +27,7 @@ from conformance.live.budget import (
 from conformance.live.run import LiveSettings
 from conformance.modes import DEFAULT_MODES, MODE_NAMES, MODES
 from conformance.properties import HYPOTHESIS_PROFILES
-from conformance.results import DEFAULT_DEADLINE
+from conformance.results import DEFAULT_DEADLINE, STALL_DEADLINE
 
 Kind = Literal["text", "int", "float", "flag", "multiple", "dir", "file"]
 
@@ -134,9 +134,15 @@ RUN_OPTIONS: Final[tuple[RunOption, ...]] = (
     RunOption(
         "deadline",
         "float",
-        "Seconds one client call may take before it counts as hung.",
-        default=DEFAULT_DEADLINE,
+        "Seconds one client call may take before it counts as hung (default "
+        f"{DEFAULT_DEADLINE:g}; {STALL_DEADLINE:g} on cases where the portal stalls). "
+        "Given, it applies to every case.",
         minimum=0.1,
+    ),
+    RunOption(
+        "strict",
+        "flag",
+        "Fail the run on should and may shortfalls too, not only on must ones.",
     ),
 )
 
@@ -161,7 +167,10 @@ class RunConfig:
     report_dir: Path | None = None
     baseline: Baseline = EMPTY
     seed: int | None = None
-    deadline: float = DEFAULT_DEADLINE
+    #: seconds a call may take; None: each case's own (DEFAULT_DEADLINE, STALL_DEADLINE)
+    deadline: float | None = None
+    #: should and may shortfalls fail the run too
+    strict: bool = False
     case_ids: tuple[str, ...] = ()
     #: serve portal mode over https (clients that insist on TLS)
     tls: bool = False
@@ -253,7 +262,8 @@ def build_config(
         report_dir=Path(given["report"]) if given["report"] else None,
         baseline=baseline,
         seed=given["seed"],
-        deadline=float(given["deadline"]),
+        deadline=None if given["deadline"] is None else float(given["deadline"]),
+        strict=bool(given["strict"]),
         case_ids=tuple(given["case"]),
         tls=bool(given["tls"]),
         hypothesis_profile=str(given["hypothesis_profile"]),

@@ -20,7 +20,13 @@ from conformance._capture import captured_logs
 from conformance.api import CAPABILITIES, Adapter, AdapterFactory, Redactor, Target
 from conformance.case import Case, Step
 from conformance.checks import CheckContext, StepRun
-from conformance.results import DEFAULT_DEADLINE, CaseResult, call_with_deadline, conclude
+from conformance.results import (
+    DEFAULT_DEADLINE,
+    STALL_DEADLINE,
+    CaseResult,
+    call_with_deadline,
+    conclude,
+)
 from conformance.transports import (
     SECRET_PLACEHOLDER,
     TOKEN_PLACEHOLDER,
@@ -33,6 +39,7 @@ __all__ = [
     "DEFAULT_DEADLINE",
     "Execution",
     "canary_secrets",
+    "case_deadline",
     "execute",
     "judge",
     "mode_reason",
@@ -52,6 +59,15 @@ def mode_reason(mode: str, modes: tuple[str, ...], what: str = "case") -> str | 
     if mode in modes:
         return None
     return f"{mode} mode cannot express this {what} (it runs in {', '.join(modes)})"
+
+
+def case_deadline(case: Case, given: float | None = None) -> float:
+    """The seconds a call of ``case`` may take: ``given`` (``--deadline``) when set, else
+    STALL_DEADLINE where the portal stalls and DEFAULT_DEADLINE elsewhere."""
+    if given is not None:
+        return given
+    stalls = any(r.fault == "timeout" for step in case.steps for r in step.responses)
+    return STALL_DEADLINE if stalls else DEFAULT_DEADLINE
 
 
 def skip_reason(case: Case, capabilities: frozenset[str], adapter_name: str) -> str | None:
@@ -83,11 +99,12 @@ def execute(
     mode: str,
     transport: Transport,
     *,
-    deadline: float = DEFAULT_DEADLINE,
+    deadline: float | None = None,
     canaries: tuple[str, str] | None = None,
 ) -> Execution:
     """Make the adapter and drive every step of ``case`` through ``transport``; never raises
     for client or adapter faults (they land in the result)."""
+    deadline = case_deadline(case, deadline)
     secret, token = canaries or canary_secrets()
     target = transport.target_for(case, secret, token)
     redact = Redactor(target.secrets)
@@ -96,7 +113,9 @@ def execute(
     try:
         adapter = factory(target)
         name, capabilities = str(adapter.name), frozenset(adapter.capabilities)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         result.outcome = "errored"
         result.message = redact(f"the adapter factory raised {type(exc).__name__}: {exc}")
         return execution
@@ -140,7 +159,7 @@ def run_case(
     mode: str,
     transport: Transport,
     *,
-    deadline: float = DEFAULT_DEADLINE,
+    deadline: float | None = None,
     canaries: tuple[str, str] | None = None,
     rerun: str = "",
 ) -> CaseResult:
@@ -168,6 +187,7 @@ def _call(adapter: Adapter, step: Step, deadline: float) -> StepRun:
         step=step,
         outcome=call.value,
         exception=call.exception,
+        raised=call.raised,
         hung=call.hung,
         seconds=call.seconds,
     )

@@ -15,6 +15,7 @@ import pytest
 from conformance._network import network_guard
 from conformance.config import RUN_OPTIONS, build_config
 from conformance.errors import EXIT_ADAPTER_BROKEN, EXIT_USAGE, AdapterBroken, UsageError
+from conformance.reports import levels_line
 from conformance.results import OUTCOMES, CaseResult
 from conformance.runner import RunPlugin
 from conformance.session import RunSession
@@ -113,6 +114,7 @@ def _session(config: pytest.Config) -> RunSession | None:
         except AdapterBroken as exc:
             config.stash[EXIT_KEY] = (f"the adapter is broken: {exc}", EXIT_ADAPTER_BROKEN)
             return None
+
         config.stash[SESSION_KEY] = session
         # Nothing a client does during the run may leave the machine (but for the live
         # portal's host, which the live gateway calls).
@@ -221,6 +223,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         writer.line(f"{result.outcome.upper():<8} {result.mode}-{result.case_id}: {first}")
     if len(failing) > 20:
         writer.line(f"... and {len(failing) - 20} more (see report.md or run with -v)")
+    writer.line(levels_line(run.level_summary(), strict=run.config.strict))
+    if _run_plugin(config) is None:  # the CLI said these on stderr already
+        for line in run.smoke_lines():
+            writer.line(line)
     for problem in run.baseline_problems:
         writer.line(f"baseline problem: {problem}", red=True)
     if run.live is not None:

@@ -10,7 +10,7 @@ from typing import Any
 from conformance import __version__, schemas
 from conformance.api import Redactor
 from conformance.case import case_by_id
-from conformance.results import OUTCOMES
+from conformance.results import LEVELS, OUTCOMES
 from conformance.session import RunSession
 
 
@@ -53,6 +53,9 @@ def report_document(session: RunSession) -> dict[str, Any]:
         "baseline": config.baseline.path or None,
         "cases": cases,
         "baseline_problems": list(session.baseline_problems),
+        "strict": config.strict,
+        "levels": session.level_summary(),
+        "smoke": {"verdict": session.smoke_verdict, "lines": session.smoke_lines()},
         "summary": session.summary(),
     }
     problems = list(schemas.validator(schemas.uri("report.json")).iter_errors(document))
@@ -90,6 +93,10 @@ def render_markdown(document: dict[str, Any]) -> str:
                 lines.append(f"| {mode} | {level} | {cells} |")
     total = " | ".join(str(document["summary"][o]) for o in OUTCOMES)
     lines.append(f"| **all** | | {total} |")
+    if "levels" in document:
+        lines += ["", levels_line(document["levels"], strict=bool(document.get("strict")))]
+    for line in document.get("smoke", {}).get("lines", []):
+        lines += ["", f"**Smoke call:** {line}"]
     for problem in document["baseline_problems"]:
         lines += ["", f"**Baseline problem:** {problem}"]
     failing = [c for c in document["cases"] if c["outcome"] in ("failed", "errored")]
@@ -117,6 +124,18 @@ def render_markdown(document: dict[str, Any]) -> str:
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def levels_line(levels: dict[str, dict[str, int]], *, strict: bool) -> str:
+    """Shortfalls per level, and which of them decided the exit code."""
+    parts = []
+    for level in LEVELS:
+        counts = levels.get(level, {})
+        short = counts.get("failed", 0) + counts.get("errored", 0)
+        decides = level == "must" or strict
+        parts.append(f"{level} {short} shortfall(s){'' if decides else ' (reported only)'}")
+    tail = " (--strict)" if strict else "; should and may fail the run only with --strict"
+    return "Levels: " + ", ".join(parts) + tail + "."
 
 
 def _known(case_id: str) -> bool:

@@ -85,9 +85,15 @@ def run_suite(
             session.prepare()
         except AdapterBroken as exc:
             print(f"the adapter is broken: {exc}", file=sys.stderr)
+            if config.report_dir is not None:
+                from conformance.reports import write_reports
+
+                write_reports(session, config.report_dir, secrets=session.secrets)
             return EXIT_ADAPTER_BROKEN
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
+        for line in session.smoke_lines():
+            print(line, file=sys.stderr)
         if config.live is not None:
             writes = "writes allowed" if config.live.allow_writes else "read-only"
             prefix = run_prefix(config.live.run_id or "")
