@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import secrets
 import time
@@ -17,13 +18,22 @@ from typing import Any
 
 from conformance import checks
 from conformance._capture import captured_logs
-from conformance.api import CAPABILITIES, Adapter, AdapterFactory, Redactor, Target
-from conformance.case import Case, Step
+from conformance.api import (
+    CAPABILITIES,
+    TRANSPORT_FAILURE_KINDS,
+    Adapter,
+    AdapterFactory,
+    Redactor,
+    Target,
+    TransportFailure,
+)
+from conformance.case import Alternative, Case, Step
 from conformance.checks import CheckContext, StepRun
 from conformance.results import (
     DEFAULT_DEADLINE,
     STALL_DEADLINE,
     CaseResult,
+    Failure,
     call_with_deadline,
     conclude,
 )
@@ -46,6 +56,7 @@ __all__ = [
     "reproduction",
     "run_case",
     "skip_reason",
+    "verdict_failures",
 ]
 
 
@@ -146,11 +157,86 @@ def judge(execution: Execution) -> CaseResult:
     if context is not None:
         conclude(
             result,
-            checks.run_checks("case", context),
+            verdict_failures(context),
             execution.redact,
             escaped=execution.escaped,
+            broken=_undocumented_kind(context),
         )
     return result
+
+
+def verdict_failures(context: CheckContext) -> list[Failure]:
+    """The case checks' failures, judged against every behaviour the case accepts.
+
+    Where the asked-for behaviour fails, each acceptable alternative of a step (CONTRACT.md
+    4.1, listed in the case data) is tried in its place; one that clears failures is taken,
+    and leaves a shortfall at its level instead of a must failure. An alternative the adapter
+    promised to do better than (``unless``, a declared capability) is a broken promise: the
+    failures stand, and say so.
+    """
+    failures = checks.run_checks("case", context)
+    if not failures:
+        return failures
+    shortfalls: list[Failure] = []
+    promises: list[str] = []
+    for position, run in enumerate(context.runs):
+        for alternative in run.step.accept:
+            trial = _taking(context, position, alternative)
+            found = checks.run_checks("case", trial)
+            if len(found) >= len(failures):
+                continue
+            if alternative.unless in context.capabilities:
+                promises.append(
+                    f"the adapter declares capability {alternative.unless!r}, yet the client "
+                    f"{alternative.because}: a broken promise"
+                )
+                continue
+            cleared = [f for f in failures if f not in found]
+            shortfalls.append(_shortfall(context, run, alternative, cleared))
+            context, failures = trial, found
+            break
+    if promises:
+        failures = [
+            dataclasses.replace(f, hint="; ".join(filter(None, [f.hint, *promises])))
+            for f in failures
+        ]
+    return failures + shortfalls
+
+
+def _taking(context: CheckContext, position: int, alternative: Alternative) -> CheckContext:
+    runs = list(context.runs)
+    runs[position] = dataclasses.replace(
+        runs[position], step=runs[position].step.taking(alternative)
+    )
+    # The decodings are kept: the requests are the same objects.
+    return dataclasses.replace(context, runs=runs)
+
+
+def _shortfall(
+    context: CheckContext, run: StepRun, alternative: Alternative, cleared: list[Failure]
+) -> Failure:
+    first = cleared[0] if cleared else None
+    return Failure(
+        first.check if first else "outcome.kind",
+        "an acceptable alternative, not the better behaviour",
+        f"better: {run.step.expect.describe()} after {run.step.requests.describe()} request(s)",
+        f"the client {alternative.because} ({len(run.requests)} request(s))",
+        context.where(run),
+        first.title if first else "",
+        level=alternative.level,
+    )
+
+
+def _undocumented_kind(context: CheckContext) -> str | None:
+    """An adapter that reports a TransportFailure kind nobody documented is broken."""
+    for run in context.runs:
+        outcome = run.outcome
+        if isinstance(outcome, TransportFailure) and outcome.kind not in TRANSPORT_FAILURE_KINDS:
+            return (
+                f"it reported TransportFailure(kind={outcome.kind!r}), an undocumented kind; "
+                f"allowed: {', '.join(TRANSPORT_FAILURE_KINDS)} ({context.where(run)})"
+            )
+    return None
 
 
 def run_case(

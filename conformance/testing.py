@@ -15,6 +15,7 @@ from typing import Any, Final, TypeVar
 
 import requests
 
+from conformance.allowed import ALLOWED
 from conformance.api import AdapterFactory, ApiError, Outcome, Success, Target, TransportFailure
 from conformance.reference import ReferenceClient
 
@@ -221,6 +222,18 @@ class Loops503Unbounded(ReferenceClient):
 
 
 @_miniature
+class DeclaresRetryNeverRetries(ReferenceClient):
+    """Declares capability retry, then hands QUERY_LIMIT_EXCEEDED back at once: a broken promise."""
+
+    name = "declares-retry-never-retries"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        if isinstance(outcome, ApiError) and outcome.code == "QUERY_LIMIT_EXCEEDED":
+            return None
+        return super()._retry_delay(outcome, attempt)
+
+
+@_miniature
 class RetriesWithoutBackoff(ReferenceClient):
     """Retries QUERY_LIMIT_EXCEEDED immediately, with no backoff."""
 
@@ -387,3 +400,7 @@ def _request(client: ReferenceClient, verb: str, url: str, **options: Any) -> Ou
     except requests.RequestException as exc:
         return TransportFailure("connection", client._redact(str(exc)))
     return client._outcome(response)
+
+
+# The correct-but-different clients run under the same names (``--client miniature:NAME``).
+MINIATURES.update(ALLOWED)
