@@ -11,10 +11,11 @@ import copy
 import dataclasses
 import json
 import secrets
+import shlex
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from conformance import checks
 from conformance._capture import captured_logs
@@ -40,6 +41,7 @@ from conformance.results import (
 from conformance.transports import (
     SECRET_PLACEHOLDER,
     TOKEN_PLACEHOLDER,
+    RecordedRequest,
     Script,
     Transport,
 )
@@ -256,8 +258,9 @@ def run_case(
     started = time.monotonic()
     execution = execute(case, factory, mode, transport, deadline=deadline, canaries=canaries)
     if execution.context is not None:
+        sent = [run.requests[0] if run.requests else None for run in execution.context.runs]
         execution.result.reproduction = execution.redact(
-            reproduction(case, execution.context.target, rerun)
+            reproduction(case, execution.context.target, rerun, sent=sent)
         )
     result = judge(execution)
     result.rerun = rerun
@@ -302,10 +305,25 @@ def _drive(
     return runs
 
 
-def reproduction(case: Case, target: Target, rerun: str = "") -> str:
-    """The calls a case scripts, as curl commands against the portal, and the rerun command."""
+#: Headers a reproduction leaves out: the transport's own, which curl sets itself.
+_CURL_SKIPS: Final = frozenset({"content-length", "host", "connection", "accept-encoding"})
+
+
+def reproduction(
+    case: Case,
+    target: Target,
+    rerun: str = "",
+    *,
+    sent: list[RecordedRequest | None] | None = None,
+) -> str:
+    """The calls of a case as curl commands against the portal, and the rerun command.
+
+    A step's first request as the client sent it (``sent``: method, URL, headers, body) where
+    there is one; else the case's canonical JSON POST. The caller redacts secrets by value.
+    """
     lines = []
     for number, step in enumerate(case.steps, 1):
+        request = sent[number - 1] if sent and number <= len(sent) else None
         body = json.dumps(dict(step.params), ensure_ascii=False)
         if case.auth == "oauth":
             url = f"{target.oauth_url}{step.method}.json"
@@ -320,10 +338,26 @@ def reproduction(case: Case, target: Target, rerun: str = "") -> str:
         else:
             # A stateful step: the portal's store answers; the case says what must come out.
             lines.append(f"# step {number}: expected {step.expect.describe()}")
-        lines.append(f"curl -X POST -H 'Content-Type: application/json'{auth} -d '{body}' '{url}'")
+        if request is not None:
+            lines.append("# as the client sent it:")
+            lines.append(_curl(request))
+        else:
+            lines.append(
+                f"curl -X POST -H 'Content-Type: application/json'{auth} -d '{body}' '{url}'"
+            )
     if rerun:
         lines.append(f"# rerun just this case: {rerun}")
     return "\n".join(lines)
+
+
+def _curl(request: RecordedRequest) -> str:
+    words = ["curl", "-X", request.method]
+    for name, value in request.headers.items():
+        if name.lower() not in _CURL_SKIPS:
+            words += ["-H", f"{name}: {value}"]
+    if request.body:
+        words += ["--data-binary", request.body.decode("utf-8", errors="replace")]
+    return shlex.join([*words, request.url])
 
 
 def _describe_answer(answer: Mapping[str, Any]) -> str:

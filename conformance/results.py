@@ -181,7 +181,10 @@ def describe_outcome(outcome: object) -> str:
     if isinstance(outcome, ApiError):
         return f"ApiError(code={outcome.code!r}, status={outcome.status})"
     if isinstance(outcome, TransportFailure):
-        return f"TransportFailure(kind={outcome.kind!r}, status={outcome.status})"
+        # The detail is what the client saw (a TLS error, a refused connection): the caller
+        # redacts it with the rest of the message.
+        detail = f", detail={show(outcome.detail, 160)}" if outcome.detail else ""
+        return f"TransportFailure(kind={outcome.kind!r}, status={outcome.status}{detail})"
     return f"not an outcome: {type(outcome).__name__}"
 
 
