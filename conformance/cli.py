@@ -178,7 +178,7 @@ def _render_violation(number: int, violation: Violation) -> list[str]:
     "keyword",
     help="Select cases by pytest keyword expression (ids look like stub-get.not-found).",
 )
-@run_options("case", "baseline", "seed", "deadline")
+@run_options("case", "baseline", "seed", "deadline", "strict")
 @click.option(
     "-v", "--verbose", count=True, help="Show every case (-v) and pytest's full output (-vv)."
 )

@@ -145,6 +145,8 @@ def b24_result(request: pytest.FixtureRequest, b24_item: tuple[str, str]) -> Cas
     session = _session(request.config)
     assert session is not None, "the run was not prepared"
     result = session.run(item, mode)
+    # junit.xml carries each verdict's level (a should shortfall fails only under --strict).
+    request.node.user_properties.append(("level", result.level))
     if result.outcome == "errored":
         raise Errored(result.message)
     return result

@@ -238,3 +238,41 @@ def test_plain_pytest_reports_a_broken_adapter_with_exit_3(
     )
     assert result.ret == 3
     result.stdout.fnmatch_lines(["*the adapter is broken: the adapter has no 'call'*"])
+
+
+def test_a_should_shortfall_is_reported_and_fails_only_under_strict(tmp_path: Path) -> None:
+    # never-retries hands 503 QUERY_LIMIT_EXCEEDED back at once: safe, but not the better way.
+    args = ["--client", "miniature:never-retries", "--mode", "stub", "--no-properties"]
+    args += ["--case", "retry.query-limit-then-success", "--case", "get.success"]
+    result = _run(*args, "--report", str(tmp_path / "plain"))
+    assert result.exit_code == 0, result.output
+    report = _report(tmp_path / "plain")
+    assert report["levels"]["should"]["failed"] == 1  # type: ignore[index]
+    assert report["levels"]["must"] == {  # type: ignore[index]
+        "passed": 1,
+        "failed": 0,
+        "xfailed": 0,
+        "skipped": 0,
+        "errored": 0,
+    }
+    entry = next(c for c in report["cases"] if c["outcome"] == "failed")  # type: ignore[union-attr]
+    assert entry["level"] == "should"
+    assert "handed 503 QUERY_LIMIT_EXCEEDED to its caller at once" in entry["message"]
+    markdown = (tmp_path / "plain" / "report.md").read_text()
+    assert "Levels: must 0 shortfall(s), should 1 shortfall(s) (reported only)" in markdown
+    assert '<property name="level" value="should"' in (tmp_path / "plain" / "junit.xml").read_text()
+    strict = _run(*args, "--strict", "--report", str(tmp_path / "strict"))
+    assert strict.exit_code == 1, strict.output
+    assert _report(tmp_path / "strict")["strict"] is True
+
+
+def test_a_declared_retry_that_never_comes_is_a_must_failure(tmp_path: Path) -> None:
+    result = _run(
+        "--client", "miniature:declares-retry-never-retries", "--mode", "stub",
+        "--no-properties", "--case", "retry.query-limit-then-success", "--report", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    (entry,) = _report(tmp_path)["cases"]  # type: ignore[misc]
+    assert entry["level"] == "must"
+    assert "declares capability 'retry'" in entry["message"]
+    assert "a broken promise" in entry["message"]
