@@ -18,6 +18,7 @@ from conformance.checks import CHECKS
 from conformance.results import CaseResult
 from conformance.testing import MINIATURES, miniature_doc
 from conformance.transports import offline_target
+from tests.fixtures.adapters import invents_a_kind
 from tests.fixtures.common import run_in_mode
 from tests.test_live_checks import LIVE_TABLE
 
@@ -161,3 +162,14 @@ def test_miniature_says_what_it_breaks(name: str) -> None:
     assert doc, f"miniature {name!r} needs a docstring saying what it breaks"
     assert "\n" not in doc, f"miniature {name!r} needs a one-line docstring"
     assert MINIATURES[name](offline_target(all_cases()[0], secret="s", token="t")).name == name
+
+
+def test_an_undocumented_failure_kind_is_an_adapter_bug() -> None:
+    result = run_in_mode(
+        case_by_id("transport.html-502"), invents_a_kind, "stub", deadline=DEADLINE
+    )
+    assert result.outcome == "errored", _summary(result)
+    assert "TransportFailure(kind='html-page'), an undocumented kind" in result.message
+    assert "allowed: non-json, empty-body, bad-envelope, timeout, connection, redirect" in (
+        result.message
+    )
