@@ -137,11 +137,11 @@ def strongest(levels: Iterable[str]) -> Level:
 
 
 def fails_run(result: CaseResult, *, strict: bool = False) -> bool:
-    """Whether ``result`` makes the run non-conformant: a must shortfall always, should and
-    may only under ``--strict``."""
-    if result.outcome not in ("failed", "errored"):
-        return False
-    return strict or result.level == "must"
+    """Whether ``result`` makes the run non-conformant: an errored case or a must shortfall
+    always, should and may shortfalls only under ``--strict``."""
+    if result.outcome == "errored":
+        return True  # a crash or a broken adapter is harmful whatever the case's level
+    return result.outcome == "failed" and (strict or result.level == "must")
 
 
 def rerun_command(
