@@ -58,8 +58,13 @@ def backs_off(gaps: list[float]) -> bool:
     def slack(gap: float) -> float:
         return max(JITTER_SECONDS, JITTER_SHARE * gap)
 
+    def growth(gap: float) -> float:
+        # Growing from a short first wait (0.06 s then 0.1 s) is backoff too: the growth asked
+        # for is a share of the wait, capped at the absolute jitter.
+        return min(JITTER_SECONDS, 2 * JITTER_SHARE * gap)
+
     shrinks = any(later < earlier - slack(earlier) for earlier, later in itertools.pairwise(gaps))
-    return not shrinks and max(gaps) > gaps[0] + slack(gaps[0])
+    return not shrinks and max(gaps) > gaps[0] + growth(gaps[0])
 
 
 def _reset_failures(context: CheckContext, run: StepRun) -> Iterator[Failure]:
