@@ -13,7 +13,9 @@ CAPABILITIES: Final[Mapping[str, str]] = {
     "time": "Success.time carries the envelope's time block",
     "total": "Success.total carries the envelope's top-level total",
     "oauth": "the client can call with Target.auth_token instead of the webhook URL",
-    "retry": "the client retries QUERY_LIMIT_EXCEEDED and OPERATION_TIME_LIMIT itself",
+    "retry": "the client retries QUERY_LIMIT_EXCEEDED and OPERATION_TIME_LIMIT itself "
+    "(a promise: retry is judged for every client, and one that declares it and does not "
+    "retry fails at must)",
     "refresh": "the client refreshes an expired OAuth token and replays the call",
 }
 

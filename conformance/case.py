@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping
@@ -11,7 +12,7 @@ from typing import Any, Final, Literal
 
 from conformance import _data, schemas
 from conformance.results import clip
-from conformance.wire import php_json
+from conformance.wire import is_error_code, php_json
 
 
 def _case_modes() -> tuple[str, ...]:
@@ -126,19 +127,20 @@ class Expectation:
 
 def expectation_from(response: ScriptedResponse) -> Expectation:
     """What a correct client reports for a portal answer."""
-    if response.fault == "timeout":
-        return Expectation("transport-failure", kind="timeout")
     if response.fault is not None:
-        return Expectation("transport-failure", kind="connection")
+        kind = "timeout" if response.fault == "timeout" else "connection"
+        return Expectation("transport-failure", kind=kind)
     if not response.has_body:
         kind = "empty-body" if not (response.raw or "").strip() else "non-json"
         return Expectation("transport-failure", kind=kind, status=response.status)
     body = response.body
-    if isinstance(body, dict) and "error" in body:
+    # An `error` of false, a list or null is no error envelope, and no success either: it
+    # falls through to bad-envelope (CONTRACT.md 4.1).
+    if isinstance(body, dict) and "error" in body and is_error_code(body["error"]):
         error = body["error"]
         code = error.get("code") if isinstance(error, dict) else error
         return Expectation("api-error", code=code, status=response.status)
-    if isinstance(body, dict) and "result" in body:
+    if isinstance(body, dict) and "result" in body and "error" not in body:
         total = body.get("total") if isinstance(body.get("total"), int) else None
         timing = body.get("time") if isinstance(body.get("time"), dict) else None
         return Expectation("success", result=body["result"], total=total, time=timing)
@@ -166,6 +168,27 @@ class Timing:
     not_before_reset: bool = False
 
 
+#: Transport failures of the "no envelope" family (CONTRACT.md 4.1): any of them is safe for a
+#: body that is not an envelope; naming the right one is better.
+NO_ENVELOPE_KINDS: Final = ("non-json", "empty-body", "bad-envelope")
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A behaviour the contract also allows for a step: another expect, count or timing.
+
+    A client that takes it is not failed at must; the case counts as a shortfall at ``level``.
+    Declaring capability ``unless`` makes it a broken promise instead (a must failure).
+    """
+
+    level: str
+    because: str
+    expect: Expectation | None = None
+    requests: RequestCount | None = None
+    timing: Timing | None = None
+    unless: str | None = None
+
+
 @dataclass(frozen=True)
 class Step:
     """One client call: what it is asked, what the portal answers, what must come out."""
@@ -177,6 +200,38 @@ class Step:
     requests: RequestCount
     timing: Timing
     stateful: bool = False
+    #: other behaviours the contract allows, best first (CONTRACT.md 4.1)
+    accept: tuple[Alternative, ...] = ()
+
+    def taking(self, alternative: Alternative) -> Step:
+        """This step judged as if ``alternative`` were what it asks for."""
+        return dataclasses.replace(
+            self,
+            expect=alternative.expect or self.expect,
+            requests=alternative.requests or self.requests,
+            timing=alternative.timing or Timing(),
+            accept=(),
+        )
+
+
+def family_alternatives(expect: Expectation) -> tuple[Alternative, ...]:
+    """The other kinds of the no-envelope family, acceptable for a transport failure that
+    expects one of them: telling an empty body from other non-JSON is a should, the rest a may."""
+    if expect.outcome != "transport-failure" or expect.kind not in NO_ENVELOPE_KINDS:
+        return ()
+    alternatives = []
+    for kind in NO_ENVELOPE_KINDS:
+        if kind == expect.kind:
+            continue
+        level = "should" if {kind, expect.kind} == {"empty-body", "non-json"} else "may"
+        alternatives.append(
+            Alternative(
+                level,
+                f"reported the body as {kind!r}, of the no-envelope family, not {expect.kind!r}",
+                expect=dataclasses.replace(expect, kind=kind),
+            )
+        )
+    return tuple(alternatives)
 
 
 @dataclass(frozen=True)
@@ -194,6 +249,8 @@ class Case:
     steps: tuple[Step, ...]
     file: str
     stateful: bool = False
+    #: why the answers break the wire schema on purpose ("" when they follow it)
+    off_schema: str = ""
 
     @property
     def uses_clock(self) -> bool:
@@ -230,29 +287,52 @@ def _step(raw: Mapping[str, Any], file: str, case_id: str, *, stateful: bool) ->
         raise CaseFormatError(
             f"{file}: case {case_id}: a step without stateful: true needs a response"
         )
-    count = raw.get("requests", {})
-    exactly = count.get("exactly")
     planned = len(responses) or 1  # a stateful step is one request unless it says otherwise
-    minimum = exactly or count.get("min", planned if "max" not in count else 1)
-    maximum = exactly or count.get("max", max(minimum, planned))
-    timing = raw.get("timing", {})
+    count = _count(raw.get("requests", {}), planned)
+    expect = _expectation(raw["expect"]) if "expect" in raw else expectation_from(responses[-1])
+    written = tuple(_alternative(a, expect) for a in raw.get("accept", ()))
     return Step(
         method=raw["request"]["method"],
         params=raw["request"]["params"],
         responses=responses,
-        expect=_expectation(raw["expect"]) if "expect" in raw else expectation_from(responses[-1]),
+        expect=expect,
         stateful=stateful,
-        requests=RequestCount(minimum, maximum),
-        timing=Timing(
-            min_gap=float(timing.get("min_gap", 0.0)),
-            growing_gaps=bool(timing.get("growing_gaps", False)),
-            not_before_reset=bool(timing.get("not_before_reset", False)),
-        ),
+        requests=count,
+        timing=_timing(raw.get("timing", {})),
+        accept=written + family_alternatives(expect),
+    )
+
+
+def _count(count: Mapping[str, Any], planned: int) -> RequestCount:
+    exactly = count.get("exactly")
+    minimum = exactly or count.get("min", planned if "max" not in count else 1)
+    maximum = exactly or count.get("max", max(minimum, planned))
+    return RequestCount(minimum, maximum)
+
+
+def _timing(timing: Mapping[str, Any]) -> Timing:
+    return Timing(
+        min_gap=float(timing.get("min_gap", 0.0)),
+        growing_gaps=bool(timing.get("growing_gaps", False)),
+        not_before_reset=bool(timing.get("not_before_reset", False)),
+    )
+
+
+def _alternative(raw: Mapping[str, Any], expect: Expectation) -> Alternative:
+    return Alternative(
+        level=raw["level"],
+        because=raw["because"],
+        expect=_expectation(raw["expect"]) if "expect" in raw else None,
+        requests=_count(raw["requests"], 1) if "requests" in raw else None,
+        timing=_timing(raw["timing"]) if "timing" in raw else None,
+        unless=raw.get("unless"),
     )
 
 
 def _case(raw: Mapping[str, Any], file: str) -> Case:
     steps = raw.get("steps") or [raw]
+    if "accept" in raw and "steps" in raw:
+        raise CaseFormatError(f"{file}: case {raw['id']}: put accept on the step it applies to")
     modes = tuple(raw.get("modes", MODES))
     stateful = bool(raw.get("stateful", False))
     case = Case(
@@ -268,6 +348,7 @@ def _case(raw: Mapping[str, Any], file: str) -> Case:
         steps=tuple(_step(s, file, raw["id"], stateful=stateful) for s in steps),
         file=file,
         stateful=stateful,
+        off_schema=raw.get("off_schema", ""),
     )
     if "replay" in case.modes and (
         case.uses_clock or any(r.fault for s in case.steps for r in s.responses)

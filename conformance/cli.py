@@ -239,7 +239,7 @@ def _render_violation(number: int, violation: Violation) -> list[str]:
     "keyword",
     help="Select cases by pytest keyword expression (ids look like stub-get.not-found).",
 )
-@run_options("case", "baseline", "baseline_update", "seed", "deadline")
+@run_options("case", "baseline", "baseline_update", "seed", "deadline", "strict")
 @click.option(
     "-v",
     "--verbose",

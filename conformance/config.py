@@ -29,7 +29,7 @@ from conformance.live.budget import (
 from conformance.live.run import LiveSettings
 from conformance.modes import DEFAULT_MODES, MODE_NAMES, MODES
 from conformance.properties import HYPOTHESIS_PROFILES
-from conformance.results import DEFAULT_DEADLINE
+from conformance.results import DEFAULT_DEADLINE, STALL_DEADLINE
 
 #: A harness is a process of its own: only the default modes that serve over a real server
 #: (not in-process interception) can see its requests.
@@ -154,9 +154,15 @@ RUN_OPTIONS: Final[tuple[RunOption, ...]] = (
     RunOption(
         "deadline",
         "float",
-        "Seconds one client call may take before it counts as hung.",
-        default=DEFAULT_DEADLINE,
+        "Seconds one client call may take before it counts as hung (default "
+        f"{DEFAULT_DEADLINE:g}; {STALL_DEADLINE:g} on cases where the portal stalls). "
+        "Given, it applies to every case.",
         minimum=0.1,
+    ),
+    RunOption(
+        "strict",
+        "flag",
+        "Fail the run on should and may shortfalls too, not only on must ones.",
     ),
 )
 
@@ -181,7 +187,10 @@ class RunConfig:
     report_dir: Path | None = None
     baseline: Baseline = EMPTY
     seed: int | None = None
-    deadline: float = DEFAULT_DEADLINE
+    #: seconds a call may take; None: each case's own (DEFAULT_DEADLINE, STALL_DEADLINE)
+    deadline: float | None = None
+    #: should and may shortfalls fail the run too
+    strict: bool = False
     case_ids: tuple[str, ...] = ()
     #: serve portal mode over https (clients that insist on TLS)
     tls: bool = False
@@ -274,7 +283,8 @@ def build_config(
         report_dir=report_dir,
         baseline=baseline,
         seed=given["seed"],
-        deadline=float(given["deadline"]),
+        deadline=None if given["deadline"] is None else float(given["deadline"]),
+        strict=bool(given["strict"]),
         case_ids=tuple(given["case"]),
         tls=bool(given["tls"]),
         hypothesis_profile=str(given["hypothesis_profile"]),

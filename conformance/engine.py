@@ -8,21 +8,33 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import secrets
+import shlex
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from conformance import checks
 from conformance._capture import captured_output
-from conformance.api import CAPABILITIES, Adapter, AdapterFactory, Redactor, Target
-from conformance.case import Case, Step
+from conformance.api import (
+    CAPABILITIES,
+    TRANSPORT_FAILURE_KINDS,
+    Adapter,
+    AdapterFactory,
+    Redactor,
+    Target,
+    TransportFailure,
+)
+from conformance.case import Alternative, Case, Step
 from conformance.checks import CheckContext, StepRun
 from conformance.results import (
     DEFAULT_DEADLINE,
+    STALL_DEADLINE,
     CaseResult,
+    Failure,
     call_with_deadline,
     clip,
     conclude,
@@ -30,6 +42,7 @@ from conformance.results import (
 from conformance.transports import (
     SECRET_PLACEHOLDER,
     TOKEN_PLACEHOLDER,
+    RecordedRequest,
     Script,
     Transport,
 )
@@ -39,12 +52,14 @@ __all__ = [
     "DEFAULT_DEADLINE",
     "Execution",
     "canary_secrets",
+    "case_deadline",
     "execute",
     "judge",
     "mode_reason",
     "reproduction",
     "run_case",
     "skip_reason",
+    "verdict_failures",
 ]
 
 
@@ -58,6 +73,15 @@ def mode_reason(mode: str, modes: tuple[str, ...], what: str = "case") -> str | 
     if mode in modes:
         return None
     return f"{mode} mode cannot express this {what} (it runs in {', '.join(modes)})"
+
+
+def case_deadline(case: Case, given: float | None = None) -> float:
+    """The seconds a call of ``case`` may take: ``given`` (``--deadline``) when set, else
+    STALL_DEADLINE where the portal stalls and DEFAULT_DEADLINE elsewhere."""
+    if given is not None:
+        return given
+    stalls = any(r.fault == "timeout" for step in case.steps for r in step.responses)
+    return STALL_DEADLINE if stalls else DEFAULT_DEADLINE
 
 
 def skip_reason(case: Case, capabilities: frozenset[str], adapter_name: str) -> str | None:
@@ -89,11 +113,12 @@ def execute(
     mode: str,
     transport: Transport,
     *,
-    deadline: float = DEFAULT_DEADLINE,
+    deadline: float | None = None,
     canaries: tuple[str, str] | None = None,
 ) -> Execution:
     """Make the adapter and drive every step of ``case`` through ``transport``; never raises
     for client or adapter faults (they land in the result)."""
+    deadline = case_deadline(case, deadline)
     secret, token = canaries or canary_secrets()
     target = transport.target_for(case, secret, token)
     redact = Redactor(target.secrets)
@@ -104,7 +129,9 @@ def execute(
         with captured_output(redact) as made:
             adapter = factory(target)
             name, capabilities = str(adapter.name), frozenset(adapter.capabilities)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         result.outcome = "errored"
         result.message = redact(f"the adapter factory raised {type(exc).__name__}: {exc}")
         return execution
@@ -144,11 +171,86 @@ def judge(execution: Execution) -> CaseResult:
     if context is not None:
         conclude(
             result,
-            checks.run_checks("case", context),
+            verdict_failures(context),
             execution.redact,
             escaped=execution.escaped,
+            broken=_undocumented_kind(context),
         )
     return result
+
+
+def verdict_failures(context: CheckContext) -> list[Failure]:
+    """The case checks' failures, judged against every behaviour the case accepts.
+
+    Where the asked-for behaviour fails, each acceptable alternative of a step (CONTRACT.md
+    4.1, listed in the case data) is tried in its place; one that clears failures is taken,
+    and leaves a shortfall at its level instead of a must failure. An alternative the adapter
+    promised to do better than (``unless``, a declared capability) is a broken promise: the
+    failures stand, and say so.
+    """
+    failures = checks.run_checks("case", context)
+    if not failures:
+        return failures
+    shortfalls: list[Failure] = []
+    promises: list[str] = []
+    for position, run in enumerate(context.runs):
+        for alternative in run.step.accept:
+            trial = _taking(context, position, alternative)
+            found = checks.run_checks("case", trial)
+            if len(found) >= len(failures):
+                continue
+            if alternative.unless in context.capabilities:
+                promises.append(
+                    f"the adapter declares capability {alternative.unless!r}, yet the client "
+                    f"{alternative.because}: a broken promise"
+                )
+                continue
+            cleared = [f for f in failures if f not in found]
+            shortfalls.append(_shortfall(context, run, alternative, cleared))
+            context, failures = trial, found
+            break
+    if promises:
+        failures = [
+            dataclasses.replace(f, hint="; ".join(filter(None, [f.hint, *promises])))
+            for f in failures
+        ]
+    return failures + shortfalls
+
+
+def _taking(context: CheckContext, position: int, alternative: Alternative) -> CheckContext:
+    runs = list(context.runs)
+    runs[position] = dataclasses.replace(
+        runs[position], step=runs[position].step.taking(alternative)
+    )
+    # The decodings are kept: the requests are the same objects.
+    return dataclasses.replace(context, runs=runs)
+
+
+def _shortfall(
+    context: CheckContext, run: StepRun, alternative: Alternative, cleared: list[Failure]
+) -> Failure:
+    first = cleared[0] if cleared else None
+    return Failure(
+        first.check if first else "outcome.kind",
+        "an acceptable alternative, not the better behaviour",
+        f"better: {run.step.expect.describe()} after {run.step.requests.describe()} request(s)",
+        f"the client {alternative.because} ({len(run.requests)} request(s))",
+        context.where(run),
+        first.title if first else "",
+        level=alternative.level,
+    )
+
+
+def _undocumented_kind(context: CheckContext) -> str | None:
+    """An adapter that reports a TransportFailure kind nobody documented is broken."""
+    for run in context.runs:
+        outcome = run.outcome
+        if isinstance(outcome, TransportFailure) and outcome.kind not in TRANSPORT_FAILURE_KINDS:
+            return (
+                f"it reported TransportFailure(kind={outcome.kind!r}), an undocumented kind; "
+                f"allowed: {', '.join(TRANSPORT_FAILURE_KINDS)} ({context.where(run)})"
+            )
+    return None
 
 
 def run_case(
@@ -157,7 +259,7 @@ def run_case(
     mode: str,
     transport: Transport,
     *,
-    deadline: float = DEFAULT_DEADLINE,
+    deadline: float | None = None,
     canaries: tuple[str, str] | None = None,
     rerun: str = "",
 ) -> CaseResult:
@@ -168,8 +270,9 @@ def run_case(
     started = time.monotonic()
     execution = execute(case, factory, mode, transport, deadline=deadline, canaries=canaries)
     if execution.context is not None:
+        sent = [run.requests[0] if run.requests else None for run in execution.context.runs]
         execution.result.reproduction = execution.redact(
-            reproduction(case, execution.context.target, rerun)
+            reproduction(case, execution.context.target, rerun, sent=sent)
         )
     result = judge(execution)
     result.rerun = rerun
@@ -185,6 +288,7 @@ def _call(adapter: Adapter, step: Step, deadline: float) -> StepRun:
         step=step,
         outcome=call.value,
         exception=call.exception,
+        raised=call.raised,
         hung=call.hung,
         seconds=call.seconds,
     )
@@ -213,10 +317,25 @@ def _drive(
     return runs
 
 
-def reproduction(case: Case, target: Target, rerun: str = "") -> str:
-    """The calls a case scripts, as curl commands against the portal, and the rerun command."""
+#: Headers a reproduction leaves out: the transport's own, which curl sets itself.
+_CURL_SKIPS: Final = frozenset({"content-length", "host", "connection", "accept-encoding"})
+
+
+def reproduction(
+    case: Case,
+    target: Target,
+    rerun: str = "",
+    *,
+    sent: list[RecordedRequest | None] | None = None,
+) -> str:
+    """The calls of a case as curl commands against the portal, and the rerun command.
+
+    A step's first request as the client sent it (``sent``: method, URL, headers, body) where
+    there is one; else the case's canonical JSON POST. The caller redacts secrets by value.
+    """
     lines = []
     for number, step in enumerate(case.steps, 1):
+        request = sent[number - 1] if sent and number <= len(sent) else None
         body = json.dumps(dict(step.params), ensure_ascii=False)
         if case.auth == "oauth":
             url = f"{target.oauth_url}{step.method}.json"
@@ -231,10 +350,26 @@ def reproduction(case: Case, target: Target, rerun: str = "") -> str:
         else:
             # A stateful step: the portal's store answers; the case says what must come out.
             lines.append(f"# step {number}: expected {step.expect.describe()}")
-        lines.append(f"curl -X POST -H 'Content-Type: application/json'{auth} -d '{body}' '{url}'")
+        if request is not None:
+            lines.append("# as the client sent it:")
+            lines.append(_curl(request))
+        else:
+            lines.append(
+                f"curl -X POST -H 'Content-Type: application/json'{auth} -d '{body}' '{url}'"
+            )
     if rerun:
         lines.append(f"# rerun just this case: {rerun}")
     return "\n".join(lines)
+
+
+def _curl(request: RecordedRequest) -> str:
+    words = ["curl", "-X", request.method]
+    for name, value in request.headers.items():
+        if name.lower() not in _CURL_SKIPS:
+            words += ["-H", f"{name}: {value}"]
+    if request.body:
+        words += ["--data-binary", request.body.decode("utf-8", errors="replace")]
+    return shlex.join([*words, request.url])
 
 
 def _describe_answer(answer: Mapping[str, Any]) -> str:

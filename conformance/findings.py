@@ -119,14 +119,18 @@ def verdict(document: Mapping[str, Any]) -> str:
         counts.get(level, {}).get(outcome, 0) for level in ("should", "may") for outcome in FAILING
     )
     problems = len(document.get("baseline_problems", ()))
-    if failing_must or problems:
+    # Under --strict a should or may shortfall fails the run like a must failure.
+    strict = bool(document.get("strict"))
+    if failing_must or problems or (strict and shortfalls):
         reasons = []
         if failing_must:
             reasons.append(f"{failing_must} must case run(s) failed or errored")
         if problems:
             reasons.append(f"{problems} baseline problem(s)")
         if shortfalls:
-            reasons.append(f"{shortfalls} should/may shortfall(s)")
+            reasons.append(
+                f"{shortfalls} should/may shortfall(s)" + (" (--strict)" if strict else "")
+            )
         return "NOT CONFORMANT: " + ", ".join(reasons)
     if shortfalls:
         return f"CONFORMANT at level must, with {shortfalls} should/may shortfall(s)"

@@ -17,6 +17,7 @@ from conformance._network import network_guard
 from conformance.api import Redactor
 from conformance.config import RUN_OPTIONS, build_config
 from conformance.errors import EXIT_ADAPTER_BROKEN, EXIT_USAGE, AdapterBroken, UsageError
+from conformance.reports import levels_line
 from conformance.results import CaseResult
 from conformance.runner import RunPlugin
 from conformance.session import RunSession
@@ -121,6 +122,7 @@ def _session(config: pytest.Config) -> RunSession | None:
         except AdapterBroken as exc:
             config.stash[EXIT_KEY] = (f"the adapter is broken: {exc}", EXIT_ADAPTER_BROKEN)
             return None
+
         config.stash[SESSION_KEY] = session
         # Nothing a client does during the run may leave the machine (but for the live
         # portal's host, which the live gateway calls).
@@ -156,6 +158,8 @@ def b24_result(request: pytest.FixtureRequest, b24_item: tuple[str, str]) -> Cas
     session = _session(request.config)
     assert session is not None, "the run was not prepared"
     result = session.run(item, mode)
+    # junit.xml carries each verdict's level (a should shortfall fails only under --strict).
+    request.node.user_properties.append(("level", result.level))
     if result.outcome == "errored":
         raise Errored(result.message)
     return result
@@ -289,6 +293,9 @@ def summary_lines(
 ) -> list[Line]:
     """The run's terminal summary, baseline problems and the live run's lines included."""
     extra = [Line(line) for line in run.baseline_lines()]
+    extra.append(Line(levels_line(run.level_summary(), strict=run.config.strict)))
+    if prefix != "--":  # plain pytest; the CLI said these on stderr already
+        extra += [Line(line) for line in run.smoke_lines()]
     extra += [Line(f"baseline problem: {problem}", bad=True) for problem in run.baseline_problems]
     if run.live is not None:
         extra += [

@@ -19,6 +19,7 @@ import requests
 
 from conformance import __version__
 from conformance.api import ApiError, Outcome, Redactor, Success, Target, TransportFailure
+from conformance.wire import is_error_code
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +127,13 @@ class ReferenceClient:
         except (UnicodeDecodeError, ValueError):
             kind = response.headers.get("Content-Type", "no content type")
             return TransportFailure("non-json", f"HTTP {status}, {kind}, not JSON", status)
-        if isinstance(body, dict) and "error" in body:
+        if isinstance(body, dict) and "error" in body and is_error_code(body["error"]):
             error = body["error"]
             if isinstance(error, dict):
                 # A REST v3 error object: keep its code, say where it came from.
                 return ApiError(error.get("code"), self._text(error.get("message")), status)
             return ApiError(error, self._text(body.get("error_description")), status)
-        if isinstance(body, dict) and "result" in body:
+        if isinstance(body, dict) and "result" in body and "error" not in body:
             timing = body.get("time") if isinstance(body.get("time"), dict) else None
             if timing and isinstance(timing.get("operating_reset_at"), int | float):
                 self._operating_reset_at = float(timing["operating_reset_at"])

@@ -10,6 +10,7 @@ from conformance import __version__, schemas
 from conformance.api import Redactor
 from conformance.report_html import render_html
 from conformance.report_md import render_markdown
+from conformance.results import LEVELS
 from conformance.session import RunSession
 
 
@@ -54,6 +55,9 @@ def report_document(session: RunSession) -> dict[str, Any]:
         "cases": cases,
         "baseline_problems": list(session.baseline_problems),
         "baseline_notes": list(session.baseline_notes),
+        "strict": config.strict,
+        "levels": session.level_summary(),
+        "smoke": {"verdict": session.smoke_verdict, "lines": session.smoke_lines()},
         "summary": session.summary(),
     }
     if session.interrupted:
@@ -79,6 +83,18 @@ def redacted_document(session: RunSession, secrets: tuple[str, ...] = ()) -> dic
         redact(json.dumps(report_document(session), ensure_ascii=False))
     )
     return loaded
+
+
+def levels_line(levels: dict[str, dict[str, int]], *, strict: bool) -> str:
+    """Shortfalls per level, and which of them decided the exit code."""
+    parts = []
+    for level in LEVELS:
+        counts = levels.get(level, {})
+        short = counts.get("failed", 0) + counts.get("errored", 0)
+        decides = level == "must" or strict
+        parts.append(f"{level} {short} shortfall(s){'' if decides else ' (reported only)'}")
+    tail = " (--strict)" if strict else "; should and may fail the run only with --strict"
+    return "Levels: " + ", ".join(parts) + tail + "."
 
 
 def write_reports(

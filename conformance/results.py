@@ -21,8 +21,16 @@ from conformance.api import ApiError, Outcome, Success, TransportFailure
 CaseOutcome = Literal["passed", "failed", "xfailed", "skipped", "errored"]
 OUTCOMES: Final[tuple[CaseOutcome, ...]] = ("passed", "failed", "xfailed", "skipped", "errored")
 
+Level = Literal["must", "should", "may"]
+#: RFC 2119 levels, strongest first: a must shortfall fails the run, the others only under
+#: ``--strict`` (CONTRACT.md 4.1).
+LEVELS: Final[tuple[Level, ...]] = ("must", "should", "may")
+
 #: Seconds one client call may take before it counts as hung.
 DEFAULT_DEADLINE: Final = 10.0
+#: The deadline of a case where the portal stalls: common client timeouts are 10 to 30 s, and
+#: giving up on any of them is safe (CONTRACT.md 4.1).
+STALL_DEADLINE: Final = 30.0
 
 #: How long a shown value may get before it is cut (with an ellipsis).
 SHOWN_LENGTH: Final = 200
@@ -38,10 +46,13 @@ class Failure:
     actual: str
     where: str
     hint: str = ""
+    #: the level of the shortfall; empty: the case's own level
+    level: str = ""
 
     def render(self) -> str:
+        shortfall = f" ({self.level} shortfall)" if self.level and self.level != "must" else ""
         lines = [
-            f"[{self.check}] {self.title}",
+            f"[{self.check}] {self.title}{shortfall}",
             f"  expected: {self.expected}",
             f"  actual:   {self.actual}",
             f"  where:    {self.where}",
@@ -59,6 +70,7 @@ class Failure:
             actual=redact(self.actual),
             where=redact(self.where),
             hint=redact(self.hint),
+            level=self.level,
         )
 
 
@@ -85,20 +97,28 @@ def conclude(
     redact: Callable[[str], str],
     *,
     escaped: str | None = None,
+    broken: str | None = None,
 ) -> None:
     """Set ``result``'s outcome and message from its failures and an escaped exception.
 
     An exception that escaped the adapter makes the case errored (a crash is not a verdict
-    on the answer); any failure makes a passed case failed, and is added to the message of one
-    already failed or errored; otherwise the outcome stays as it was.
+    on the answer, and always a must shortfall); ``broken`` names an adapter bug found
+    otherwise (an undocumented failure kind), also errored. Any failure makes a passed case
+    failed, and is added to the message of one already failed or errored; otherwise the
+    outcome stays as it was. A failed case's level becomes the strongest level among its
+    failures (a must case that falls short only of a should alternative is a should shortfall).
     """
     new = [failure.redacted(redact) for failure in failures]
     result.failures.extend(new)
     rendered = "\n".join(failure.render() for failure in result.failures)
-    if escaped is not None:
-        last_line = escaped.strip().splitlines()[-1] if escaped.strip() else escaped
+    if escaped is not None or broken is not None:
+        if escaped is not None:
+            last_line = escaped.strip().splitlines()[-1] if escaped.strip() else escaped
+            result.message = redact(f"an exception escaped the adapter: {last_line}")
+        else:
+            result.message = redact(f"the adapter is broken: {broken}")
         result.outcome = "errored"
-        result.message = redact(f"an exception escaped the adapter: {last_line}")
+        result.level = "must"
         if rendered:
             result.message += "\n" + rendered
     elif new and result.outcome in ("failed", "errored"):
@@ -107,6 +127,21 @@ def conclude(
     elif new:
         result.outcome = "failed"
         result.message = rendered
+        result.level = strongest(failure.level or result.level for failure in result.failures)
+
+
+def strongest(levels: Iterable[str]) -> Level:
+    """The strongest of ``levels`` (must before should before may); may when there are none."""
+    given = set(levels)
+    return next((level for level in LEVELS if level in given), "may")
+
+
+def fails_run(result: CaseResult, *, strict: bool = False) -> bool:
+    """Whether ``result`` makes the run non-conformant: an errored case or a must shortfall
+    always, should and may shortfalls only under ``--strict``."""
+    if result.outcome == "errored":
+        return True  # a crash or a broken adapter is harmful whatever the case's level
+    return result.outcome == "failed" and (strict or result.level == "must")
 
 
 def rerun_command(
@@ -150,7 +185,10 @@ def describe_outcome(outcome: object) -> str:
     if isinstance(outcome, ApiError):
         return f"ApiError(code={outcome.code!r}, status={outcome.status})"
     if isinstance(outcome, TransportFailure):
-        return f"TransportFailure(kind={outcome.kind!r}, status={outcome.status})"
+        # The detail is what the client saw (a TLS error, a refused connection): the caller
+        # redacts it with the rest of the message.
+        detail = f", detail={show(outcome.detail, 160)}" if outcome.detail else ""
+        return f"TransportFailure(kind={outcome.kind!r}, status={outcome.status}{detail})"
     return f"not an outcome: {type(outcome).__name__}"
 
 
@@ -170,6 +208,8 @@ class Call(Generic[T]):
 
     value: T | None = None
     exception: str | None = None
+    #: the type of what it raised (the smoke call tells a harness fault from a client crash)
+    raised: type[BaseException] | None = None
     hung: bool = False
     seconds: float = 0.0
 
@@ -185,8 +225,9 @@ def call_with_deadline(function: Callable[[], T], deadline: float) -> Call[T]:
     def target() -> None:
         try:
             call.value = function()
-        except BaseException:
+        except BaseException as exc:
             call.exception = traceback.format_exc()
+            call.raised = type(exc)
 
     started = time.monotonic()
     worker = threading.Thread(target=target, name="b24-conformance-call", daemon=True)
@@ -199,18 +240,23 @@ def call_with_deadline(function: Callable[[], T], deadline: float) -> Call[T]:
 
 __all__ = [
     "DEFAULT_DEADLINE",
+    "LEVELS",
     "OUTCOMES",
     "OUTCOME_TYPES",
+    "STALL_DEADLINE",
     "Call",
     "CaseOutcome",
     "CaseResult",
     "Failure",
+    "Level",
     "call_with_deadline",
     "clip",
     "conclude",
     "describe_outcome",
+    "fails_run",
     "is_outcome",
     "normalised",
     "rerun_command",
     "show",
+    "strongest",
 ]

@@ -110,18 +110,9 @@ def run_suite(
     session = RunSession(config)
     plugin = RunPlugin(session, verbose)
     try:
-        try:
-            session.prepare()
-        except AdapterBroken as exc:
-            print(f"the adapter is broken: {exc}", file=sys.stderr)
-            return EXIT_ADAPTER_BROKEN
-        except KeyboardInterrupt:
-            print("interrupted before the first case ran", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        if config.live is not None:
-            writes = "writes allowed" if config.live.allow_writes else "read-only"
-            prefix = run_prefix(config.live.run_id or "")
-            print(f"live: {writes}; codes of this run start with {prefix}", file=sys.stderr)
+        refused = _prepare(session)
+        if refused is not None:
+            return refused
         args = pytest_args(verbose=verbose, keyword=keyword, processes=processes)
         if verbose < 0:
             code = _quietly(lambda: int(pytest.main(args, plugins=[plugin])))
@@ -131,6 +122,37 @@ def run_suite(
         session.close()
     if verbose < 0 and plugin.document is not None:
         print(one_line(plugin.document, config.report_dir).text)
+    return _exit_code(code, session, plugin, keyword)
+
+
+def _prepare(session: RunSession) -> int | None:
+    """Load the client and smoke-test it; the exit code when the run cannot go on, else None."""
+    config = session.config
+    try:
+        session.prepare()
+    except AdapterBroken as exc:
+        print(f"the adapter is broken: {exc}", file=sys.stderr)
+        if config.report_dir is not None:
+            from conformance.reports import write_reports
+
+            write_reports(session, config.report_dir, secrets=session.secrets)
+        return EXIT_ADAPTER_BROKEN
+    except KeyboardInterrupt:
+        print("interrupted before the first case ran", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    for line in session.smoke_lines():
+        print(line, file=sys.stderr)
+    if config.live is not None:
+        writes = "writes allowed" if config.live.allow_writes else "read-only"
+        prefix = run_prefix(config.live.run_id or "")
+        print(f"live: {writes}; codes of this run start with {prefix}", file=sys.stderr)
+    return None
+
+
+def _exit_code(code: int, session: RunSession, plugin: RunPlugin, keyword: str | None) -> int:
+    """The run's exit code from pytest's and the session's."""
+    import pytest
+
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return session.exit_code()
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance import harness
-from conformance.api import CAPABILITIES, AdapterFactory, Redactor
+from conformance.api import AdapterFactory, Redactor
 from conformance.baseline import (
     AppliedBaseline,
     Failing,
@@ -27,62 +27,36 @@ from conformance.baseline import (
 )
 from conformance.case import (
     Case,
-    Expectation,
-    RequestCount,
-    ScriptedResponse,
-    Step,
-    Timing,
     all_cases,
     case_by_id,
 )
 from conformance.clients import load_factory
 from conformance.config import RunConfig
-from conformance.engine import canary_secrets, execute, judge, mode_reason, run_case
+from conformance.engine import canary_secrets, mode_reason, run_case
 from conformance.errors import EXIT_CONFORMANT, EXIT_NONCONFORMANT, AdapterBroken, UsageError
 from conformance.modes import MODE_NAMES, TransportOptions, make_transport
 from conformance.modes import mode as mode_entry
 from conformance.properties import (
     DEFAULT_PROFILE,
     PROPERTIES,
-    SAMPLE_TIME,
     choose_seed,
     hypothesis_profile,
     run_property,
 )
-from conformance.results import OUTCOME_TYPES, OUTCOMES, CaseResult, Failure, rerun_command
-from conformance.transports import offline_target
+from conformance.results import (
+    DEFAULT_DEADLINE,
+    LEVELS,
+    OUTCOMES,
+    CaseResult,
+    Failure,
+    fails_run,
+    rerun_command,
+)
+from conformance.smoke import smoke, smoke_case
+from conformance.transports import Transport
 
 if TYPE_CHECKING:
     from conformance.live.run import LiveRun
-
-
-def _smoke_case() -> Case:
-    body = {
-        "result": {"badges": []},
-        "total": 0,
-        "time": dict(SAMPLE_TIME),
-    }
-    step = Step(
-        method="crm.activity.badge.list",
-        params={},
-        responses=(ScriptedResponse(status=200, body=body),),
-        expect=Expectation("success", result={"badges": []}, total=0),
-        requests=RequestCount(0, 10),
-        timing=Timing(),
-    )
-    return Case(
-        id="smoke.list",
-        description="the adapter answers a list call with an outcome",
-        level="must",
-        source="docs",
-        contract=("1.3",),
-        contract_checks=(),
-        needs=frozenset(),
-        modes=("stub", "portal"),
-        auth="webhook",
-        steps=(step,),
-        file="(built in)",
-    )
 
 
 @dataclass
@@ -106,6 +80,12 @@ class RunSession:
     baseline_written: str | None = None
     #: SIGINT (or SIGTERM) ended the run before every selected case ran
     interrupted: bool = False
+    #: modes the smoke call showed cannot see the client -> the one line that says so
+    skipped_modes: dict[str, str] = field(default_factory=dict)
+    #: the client crashed or hung on the smoke call (not the adapter): said once, run goes on
+    smoke_problem: str = ""
+    #: why the smoke call found the adapter broken (exit 3), for the reports
+    adapter_broken: str = ""
 
     def prepare(self) -> None:
         """Load the client and smoke-test it; raises UsageError or AdapterBroken."""
@@ -129,7 +109,11 @@ class RunSession:
         self.factory = load_factory(self.config.client)
         if self.config.validate_protocol:
             self.factory = harness.validating(self.factory)
-        self._smoke()
+        try:
+            self._smoke()
+        except AdapterBroken as exc:
+            self.adapter_broken = str(exc)
+            raise
         # After the smoke call: an entry's client range is checked against the declared version.
         self.applied_baseline = apply_baseline(
             self.config.baseline, self.client_version, self.config.today or date.today()
@@ -158,7 +142,7 @@ class RunSession:
             self.live = LiveRun(
                 self.config.live or LiveSettings(),
                 report_dir=self.config.report_dir,
-                deadline=self.config.deadline,
+                deadline=self.config.deadline or DEFAULT_DEADLINE,
             )
             # The pre-flight in start() raises LiveTargetError too: a portal problem, exit 2.
             self.live.start()
@@ -181,51 +165,26 @@ class RunSession:
             self.live.close()
 
     def _smoke(self) -> None:
+        """The smoke call (conformance.smoke); raises AdapterBroken (exit 3)."""
         assert self.factory is not None
-        case = _smoke_case()
-        try:
-            adapter = self.factory(offline_target(case, secret="0" * 16, token="smoke-token"))  # noqa: S106
-        except Exception as exc:
-            raise AdapterBroken(f"the adapter factory raised {type(exc).__name__}: {exc}") from None
-        for attribute in ("name", "capabilities", "call"):
-            if not hasattr(adapter, attribute):
-                raise AdapterBroken(
-                    f"the adapter has no {attribute!r} (see docs: writing an adapter)"
-                )
-        self.adapter_name = str(adapter.name)
-        capabilities = frozenset(adapter.capabilities)
-        strange = sorted(capabilities - set(CAPABILITIES))
-        if strange:
-            raise AdapterBroken(
-                f"adapter {self.adapter_name!r} declares unknown capabilities {strange}; "
-                f"known: {', '.join(CAPABILITIES)}"
-            )
-        self.capabilities = capabilities
-        version = getattr(adapter, "version", None)
-        self.client_version = str(version) if version else None
-        # Over the portal when the run uses it: it reaches every client, whatever its HTTP
-        # stack, where the stub would leave an aiohttp client retrying a refused connection.
-        mode = "portal" if "portal" in self.config.modes else "stub"
-        execution = execute(
-            case, self.factory, mode, self._transport(mode), deadline=self.config.deadline
+        found = smoke(
+            self.factory,
+            self.config.modes,
+            self._transport,
+            deadline=self.config.deadline or DEFAULT_DEADLINE,
         )
-        runs = execution.context.runs if execution.context is not None else []
-        result = judge(execution)
-        if result.outcome == "errored":
-            raise AdapterBroken(f"smoke call of adapter {self.adapter_name!r}: {result.message}")
-        if any(run.hung for run in runs):
-            raise AdapterBroken(f"smoke call of adapter {self.adapter_name!r} hung")
-        odd: list[object] = [
-            run.outcome for run in runs if not isinstance(run.outcome, OUTCOME_TYPES)
-        ]
-        if odd:
-            raise AdapterBroken(
-                f"smoke call of adapter {self.adapter_name!r} returned "
-                f"something that is not an Outcome ({type(odd[0]).__name__}; expected "
-                f"{', '.join(t.__name__ for t in OUTCOME_TYPES)})"
-            )
+        self.adapter_name, self.capabilities = found.adapter_name, found.capabilities
+        self.client_version = found.version
+        self.skipped_modes, self.smoke_problem = found.skipped_modes, found.problem
 
-    def _transport(self, mode: str, cassette: Path | None = None) -> Any:
+    def smoke_lines(self) -> list[str]:
+        """What the smoke call found: one line each."""
+        lines = [f"skipped: {reason}" for reason in self.skipped_modes.values()]
+        lines += [self.smoke_problem] if self.smoke_problem else []
+        broken = [f"the adapter is broken: {self.adapter_broken}"] if self.adapter_broken else []
+        return lines + broken
+
+    def _transport(self, mode: str, cassette: Path | None = None) -> Transport:
         """A fresh transport of ``mode`` as this run configures it."""
         return make_transport(mode, TransportOptions(tls=self.config.tls, cassette=cassette))
 
@@ -263,7 +222,10 @@ class RunSession:
     def run(self, item: str, mode: str) -> CaseResult:
         """Run one case or property in one mode, apply the baseline, keep the result."""
         assert self.factory is not None, "prepare() first"
-        if mode == "live" and self.live is not None:
+        if mode in self.skipped_modes:
+            level = case_by_id(item).level if item not in PROPERTIES else "must"
+            result = CaseResult(item, mode, "skipped", self.skipped_modes[mode], level=level)
+        elif mode == "live" and self.live is not None:
             result = self.live.run(item, self.factory, rerun=self.rerun_command(item, mode))
         elif mode == "replay" and item in self.recorded:
             case, cassette = self.recorded[item]
@@ -300,7 +262,7 @@ class RunSession:
         target = None
         if mode == "portal":
             secret, token = canary_secrets()
-            target = self._transport(mode).target_for(_smoke_case(), secret, token)
+            target = self._transport(mode).target_for(smoke_case(), secret, token)
         # Chosen here, not inside the run, so the rerun command carries the seed the run used.
         profile = hypothesis_profile(self.config.hypothesis_profile)
         seed = choose_seed(property_id, profile, self.config.seed)
@@ -310,7 +272,7 @@ class RunSession:
             mode,
             seed=seed,
             profile=self.config.hypothesis_profile,
-            deadline=self.config.deadline,
+            deadline=self.config.deadline or DEFAULT_DEADLINE,
             client=self.config.client,
             target=target,
         )
@@ -388,10 +350,25 @@ class RunSession:
         counts = Counter(r.outcome for r in self.results)
         return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
 
+    def level_summary(self) -> dict[str, dict[str, int]]:
+        """Outcome counts per level (a failed case counts at the level of its shortfall)."""
+        counts = Counter((r.level, r.outcome) for r in self.results)
+        return {
+            level: {outcome: counts.get((level, outcome), 0) for outcome in OUTCOMES}
+            for level in LEVELS
+        }
+
+    @property
+    def smoke_verdict(self) -> str:
+        """passed, client-problem (the run went on) or adapter-broken (no case ran)."""
+        if self.adapter_broken:
+            return "adapter-broken"
+        return "client-problem" if self.smoke_lines() else "passed"
+
     def exit_code(self) -> int:
-        summary = self.summary()
         live_problems = self.live.problems if self.live is not None else []
-        if summary["failed"] or summary["errored"] or self.baseline_problems or live_problems:
+        failing = any(fails_run(r, strict=self.config.strict) for r in self.results)
+        if failing or self.baseline_problems or live_problems:
             return EXIT_NONCONFORMANT
         return EXIT_CONFORMANT
 

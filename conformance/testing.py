@@ -7,18 +7,16 @@ factory); ``--client miniature:NAME`` runs one against the suite.
 
 from __future__ import annotations
 
-import base64
 import json
-import logging
-import sys
-import warnings
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import requests
 
+from conformance.allowed import ALLOWED
 from conformance.api import AdapterFactory, ApiError, Outcome, Success, Target, TransportFailure
+from conformance.leaky import LEAKY
 from conformance.reference import ReferenceClient
 
 __all__ = ["MINIATURES", "miniature_doc"]
@@ -224,6 +222,18 @@ class Loops503Unbounded(ReferenceClient):
 
 
 @_miniature
+class DeclaresRetryNeverRetries(ReferenceClient):
+    """Declares capability retry, then hands QUERY_LIMIT_EXCEEDED back at once: a broken promise."""
+
+    name = "declares-retry-never-retries"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        if isinstance(outcome, ApiError) and outcome.code == "QUERY_LIMIT_EXCEEDED":
+            return None
+        return super()._retry_delay(outcome, attempt)
+
+
+@_miniature
 class RetriesWithoutBackoff(ReferenceClient):
     """Retries QUERY_LIMIT_EXCEEDED immediately, with no backoff."""
 
@@ -334,86 +344,10 @@ class OAuthWithoutToken(ReferenceClient):
         return url, headers
 
 
-# --- secrets --------------------------------------------------------------------------------
+# --- secrets: conformance.leaky, one channel each ------------------------------------------
 
-
-@_miniature
-class LeaksSecretInException(ReferenceClient):
-    """Raises requests' HTTPError on a non-2xx answer, whose text quotes the full webhook URL."""
-
-    name = "leaks-secret-in-exception"
-
-    def _outcome(self, response: requests.Response) -> Outcome:
-        response.raise_for_status()
-        return super()._outcome(response)
-
-
-leaky_log: Final = logging.getLogger("b24_leaky_client")
-
-
-@_miniature
-class LogsSecret(ReferenceClient):
-    """Logs every request's full URL, webhook secret included, at INFO."""
-
-    name = "logs-secret"
-
-    def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> Outcome:
-        leaky_log.info("POST %s", url)
-        return super()._post(url, headers, body)
-
-
-class _LeaksUrl(ReferenceClient):
-    """Not a miniature: tells one channel every request's full URL."""
-
-    def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> Outcome:
-        self._leak(url)
-        return super()._post(url, headers, body)
-
-    def _leak(self, url: str) -> None:
-        raise NotImplementedError
-
-
-@_miniature
-class PrintsUrl(_LeaksUrl):
-    """Prints every request's full URL, webhook secret included, to stdout."""
-
-    name = "prints-url"
-
-    def _leak(self, url: str) -> None:
-        print(f"POST {url}")
-
-
-@_miniature
-class PrintsUrlToStderr(_LeaksUrl):
-    """Prints every request's full URL, webhook secret included, to stderr."""
-
-    name = "prints-url-to-stderr"
-
-    def _leak(self, url: str) -> None:
-        print(f"POST {url}", file=sys.stderr)
-
-
-@_miniature
-class WarnsWithUrl(_LeaksUrl):
-    """Calls warnings.warn with every request's full URL, webhook secret included."""
-
-    name = "warns-with-url"
-
-    def _leak(self, url: str) -> None:
-        warnings.warn(f"slow request to {url}", UserWarning, stacklevel=2)
-
-
-@_miniature
-class LogsBase64Secret(_LeaksUrl):
-    """Logs a Basic-style header holding the webhook URL in base64, at DEBUG."""
-
-    name = "logs-base64-secret"
-
-    def _leak(self, url: str) -> None:
-        leaky_log.debug("Authorization: Basic %s", base64.b64encode(url.encode()).decode())
-
-
-# ---------------------------------------------------------------------------------------------
+for _leaky in LEAKY:
+    _miniature(_leaky)
 
 
 def _params(body: bytes) -> dict[str, Any]:
@@ -441,3 +375,7 @@ def _request(client: ReferenceClient, verb: str, url: str, **options: Any) -> Ou
     except requests.RequestException as exc:
         return TransportFailure("connection", client._redact(str(exc)))
     return client._outcome(response)
+
+
+# The correct-but-different clients run under the same names (``--client miniature:NAME``).
+MINIATURES.update(ALLOWED)

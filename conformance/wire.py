@@ -270,3 +270,11 @@ def _oauth_token(headers: Headers, params: Mapping[str, Any]) -> tuple[str | Non
         if isinstance(value, str) and value:
             return value, name
     return None, None
+
+
+def is_error_code(error: Any) -> bool:
+    """Whether an envelope's ``error`` is an error code: a string or an integer (not a
+    boolean), or the REST v3 error object."""
+    if isinstance(error, bool):
+        return False
+    return isinstance(error, str | int | dict)

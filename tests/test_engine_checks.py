@@ -46,6 +46,8 @@ def test_a_parameter_under_the_wrong_name_is_not_tolerated(mode: str) -> None:
     [
         ([0.5, 1.0, 2.007, 2.002], True),  # capped, with timer jitter: not shrinking
         ([0.2, 0.4], True),
+        ([0.063, 0.098], True),  # short waits that grow by half: backoff (fast-bitrix24, shrunk)
+        ([0.1, 0.105, 0.11], False),  # a fixed wait with timer jitter
         ([0.3], True),  # one wait: nothing to compare
         ([1.0, 1.0, 1.0], False),  # a fixed wait is no backoff
         ([0.4, 0.8, 0.2], False),  # shrinks by far more than jitter

@@ -72,9 +72,11 @@ def test_a_harness_client_runs_over_the_portal_with_protocol_validation(tmp_path
     assert report["summary"]["passed"] == 3  # type: ignore[index]
 
 
-def test_a_harness_client_in_stub_mode_fails_rather_than_passes() -> None:
+def test_a_harness_client_in_stub_mode_is_a_usage_error_rather_than_a_pass() -> None:
     result = _run("--client", HARNESS, "--mode", "stub", "--no-properties", "--case", "get.success")
-    assert result.exit_code == 1, "stub mode cannot reach another process: the case must not pass"
+    assert result.exit_code == 2, "stub mode cannot reach another process: the case must not pass"
+    assert "no mode of this run can see the client: stub mode intercepts only" in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
 
 
 def test_portal_mode_serves_tls(tmp_path: Path) -> None:

@@ -93,12 +93,55 @@ def test_a_bad_client_spec_is_a_usage_error(spec: str, message: str) -> None:
         ("no_call", "the adapter has no 'call'"),
         ("not_an_outcome", "returned something that is not an Outcome"),
         ("strange_capability", "declares unknown capabilities ['telepathy']"),
+        ("factory_exits", "the adapter factory raised SystemExit: 5"),
+        ("capabilities_five", "declares capabilities 5, not a set of strings"),
     ],
 )
-def test_a_broken_adapter_exits_3(factory: str, message: str) -> None:
-    result = _run("--client", f"tests.fixtures.adapters:{factory}", *ONE_CASE)
+def test_a_broken_adapter_exits_3(factory: str, message: str, tmp_path: Path) -> None:
+    result = _run(
+        "--client", f"tests.fixtures.adapters:{factory}", *ONE_CASE, "--report", str(tmp_path)
+    )
     assert result.exit_code == 3, result.output
-    assert message in result.output
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    smoke = _report(tmp_path)["smoke"]
+    assert smoke["verdict"] == "adapter-broken"  # type: ignore[index]
+    assert message in smoke["lines"][0]  # type: ignore[index]
+
+
+def test_a_client_crashing_on_the_smoke_success_is_a_client_crash(tmp_path: Path) -> None:
+    result = _run(
+        "--client",
+        "tests.fixtures.adapters:crashes_on_success",
+        "--case",
+        "get.success",
+        "--case",
+        "get.not-found",
+        "--report",
+        str(tmp_path),
+    )
+    assert result.exit_code == 1, result.output
+    assert "the client crashed on the smoke call" in result.stderr
+    assert "KeyError: 'time'" in result.stderr
+    report = _report(tmp_path)
+    outcomes = {(c["id"], c["mode"]): c["outcome"] for c in report["cases"]}  # type: ignore[union-attr]
+    assert {o for (case, _), o in outcomes.items() if case == "get.success"} == {"errored"}
+    assert {o for (case, _), o in outcomes.items() if case == "get.not-found"} == {"passed"}
+    assert report["smoke"]["verdict"] == "client-problem"  # type: ignore[index]
+
+
+def test_a_mode_that_sees_no_request_is_skipped_with_one_line(tmp_path: Path) -> None:
+    result = _run(
+        "--client", "tests.fixtures.adapters:on_urllib", *ONE_CASE, "--report", str(tmp_path)
+    )
+    assert result.exit_code == 0, result.output
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped:")]
+    assert skipped == [
+        "skipped: stub mode intercepts only clients on requests: this client made no request "
+        "it could see; use --mode replay or --mode portal"
+    ]
+    outcomes = {c["mode"]: c["outcome"] for c in _report(tmp_path)["cases"]}  # type: ignore[union-attr]
+    assert outcomes == {"stub": "skipped", "replay": "passed", "portal": "passed"}
 
 
 def test_a_baseline_turns_known_failures_into_xfailed(tmp_path: Path) -> None:
@@ -196,3 +239,41 @@ def test_plain_pytest_reports_a_broken_adapter_with_exit_3(
     )
     assert result.ret == 3
     result.stderr.fnmatch_lines(["*the adapter is broken: the adapter has no 'call'*"])
+
+
+def test_a_should_shortfall_is_reported_and_fails_only_under_strict(tmp_path: Path) -> None:
+    # never-retries hands 503 QUERY_LIMIT_EXCEEDED back at once: safe, but not the better way.
+    args = ["--client", "miniature:never-retries", "--mode", "stub", "--no-properties"]
+    args += ["--case", "retry.query-limit-then-success", "--case", "get.success"]
+    result = _run(*args, "--report", str(tmp_path / "plain"))
+    assert result.exit_code == 0, result.output
+    report = _report(tmp_path / "plain")
+    assert report["levels"]["should"]["failed"] == 1  # type: ignore[index]
+    assert report["levels"]["must"] == {  # type: ignore[index]
+        "passed": 1,
+        "failed": 0,
+        "xfailed": 0,
+        "skipped": 0,
+        "errored": 0,
+    }
+    entry = next(c for c in report["cases"] if c["outcome"] == "failed")  # type: ignore[union-attr]
+    assert entry["level"] == "should"
+    assert "handed 503 QUERY_LIMIT_EXCEEDED to its caller at once" in entry["message"]
+    markdown = (tmp_path / "plain" / "report.md").read_text()
+    assert "**CONFORMANT at level must, with 1 should/may shortfall(s)**" in markdown
+    assert '<property name="level" value="should"' in (tmp_path / "plain" / "junit.xml").read_text()
+    strict = _run(*args, "--strict", "--report", str(tmp_path / "strict"))
+    assert strict.exit_code == 1, strict.output
+    assert _report(tmp_path / "strict")["strict"] is True
+
+
+def test_a_declared_retry_that_never_comes_is_a_must_failure(tmp_path: Path) -> None:
+    result = _run(
+        "--client", "miniature:declares-retry-never-retries", "--mode", "stub",
+        "--no-properties", "--case", "retry.query-limit-then-success", "--report", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    (entry,) = _report(tmp_path)["cases"]  # type: ignore[misc]
+    assert entry["level"] == "must"
+    assert "declares capability 'retry'" in entry["message"]
+    assert "a broken promise" in entry["message"]

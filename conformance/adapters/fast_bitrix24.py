@@ -48,6 +48,7 @@ from typing import Any, Final
 
 from conformance.adapters import installed_version, missing_extra
 from conformance.api import ApiError, Outcome, Success, Target, TransportFailure
+from conformance.wire import is_error_code
 
 try:
     import aiohttp
@@ -152,10 +153,11 @@ class FastBitrix24DefaultAdapter(FastBitrix24Adapter):
 
 def _envelope(body: Any) -> Outcome:
     """The plain reading of a v2 envelope, as an application using ``raw=True`` does it."""
-    if isinstance(body, dict) and "error" in body:
+    # An error that is neither string nor integer (false, a list) is no error envelope.
+    if isinstance(body, dict) and "error" in body and is_error_code(body["error"]):
         description = body.get("error_description")
         return ApiError(body["error"], description if isinstance(description, str) else None)
-    if isinstance(body, dict) and "result" in body:
+    if isinstance(body, dict) and "result" in body and "error" not in body:
         timing = body.get("time")
         total = body.get("total")
         return Success(

@@ -31,6 +31,7 @@ class StepRun:
     step: Step
     outcome: Outcome | None = None
     exception: str | None = None
+    raised: type[BaseException] | None = None
     hung: bool = False
     seconds: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)

@@ -58,8 +58,13 @@ def backs_off(gaps: list[float]) -> bool:
     def slack(gap: float) -> float:
         return max(JITTER_SECONDS, JITTER_SHARE * gap)
 
+    def growth(gap: float) -> float:
+        # Growing from a short first wait (0.06 s then 0.1 s) is backoff too: the growth asked
+        # for is a share of the wait, capped at the absolute jitter.
+        return min(JITTER_SECONDS, 2 * JITTER_SHARE * gap)
+
     shrinks = any(later < earlier - slack(earlier) for earlier, later in itertools.pairwise(gaps))
-    return not shrinks and max(gaps) > gaps[0] + slack(gaps[0])
+    return not shrinks and max(gaps) > gaps[0] + growth(gaps[0])
 
 
 def _reset_failures(context: CheckContext, run: StepRun) -> Iterator[Failure]:
@@ -88,7 +93,8 @@ def _reset_failures(context: CheckContext, run: StepRun) -> Iterator[Failure]:
 
 @check("behaviour.deadline")
 def check_deadline(context: CheckContext) -> Iterator[Failure]:
-    """The client returns an outcome within the deadline: no hang."""
+    """The client returns an outcome within the deadline (no hang); on a stall, should give up
+    within its configured timeout."""
     for run in context.runs:
         if run.hung:
             yield Failure(
@@ -98,7 +104,33 @@ def check_deadline(context: CheckContext) -> Iterator[Failure]:
                 f"no outcome after {run.seconds:.1f}s ({len(run.requests)} request(s) so far)",
                 context.where(run),
                 "set a timeout on every request and bound every retry loop",
+                level="must",  # a hang is harmful whatever the case (CONTRACT.md 4.1)
             )
+        elif _stalls(run) and run.requests:
+            waited = run.seconds / len(run.requests)
+            allowed = context.target.timeout + max(
+                TIMEOUT_SLACK, TIMEOUT_SHARE * context.target.timeout
+            )
+            if waited > allowed:
+                yield Failure(
+                    "behaviour.deadline",
+                    "the client waited out a stalled portal past its configured timeout",
+                    f"giving up within Target.timeout ({context.target.timeout:g}s) plus slack",
+                    f"{waited:.1f}s per request",
+                    context.where(run),
+                    "use Target.timeout for every request",
+                    level="should",
+                )
+
+
+#: How much longer than Target.timeout a client may take to give up on a stall: connection
+#: set-up, and timers that fire late.
+TIMEOUT_SLACK: Final = 1.0
+TIMEOUT_SHARE: Final = 0.5
+
+
+def _stalls(run: StepRun) -> bool:
+    return any(response.fault == "timeout" for response in run.step.responses)
 
 
 @check("behaviour.no-secret")
@@ -136,4 +168,5 @@ def check_no_secret(context: CheckContext) -> Iterator[Failure]:
             f"case {context.case.id} ({context.mode})",
             "redact secrets by value before they reach an exception, a log line, a print, "
             "a warning or an outcome",
+            level="must",
         )

@@ -27,6 +27,8 @@ def check_request_count(context: CheckContext) -> Iterator[Failure]:
             f"{count} request(s)",
             context.where(run),
             _count_hint(run, too_many),
+            # a storm is harmful whatever the case (CONTRACT.md 4.1)
+            level="must" if too_many else "",
         )
 
 
@@ -40,14 +42,24 @@ def _count_hint(run: StepRun, too_many: bool) -> str:
         return (
             f"answers seen: {seen}; only QUERY_LIMIT_EXCEEDED and OPERATION_TIME_LIMIT are retried"
         )
+    if not too_many and not run.requests:
+        return (
+            "the transport saw no request from the client: it may not reach this mode "
+            "(stub sees clients on requests only)"
+        )
+    if not too_many and any(300 <= (r.status or 0) < 400 for r in run.step.responses):
+        return "a redirect was not followed: POST the same body again to Location"
     if not too_many:
         return "retry QUERY_LIMIT_EXCEEDED with backoff; wait out OPERATION_TIME_LIMIT"
     return ""
 
 
 def _read_by(method: str) -> frozenset[str]:
-    """The parameter names a method's controller (or the REST layer) reads."""
-    return frozenset(schemas.contents_at(schemas.params_schema(method)).get("properties", {}))
+    """The parameter names a method's controller reads; not those it reads and drops
+    (``x-ignored`` in the params schema, like list's ``start``): sending them changes nothing,
+    so only the cases about them judge them (CONTRACT.md 4.1)."""
+    properties = schemas.contents_at(schemas.params_schema(method)).get("properties", {})
+    return frozenset(name for name, rule in properties.items() if "x-ignored" not in rule)
 
 
 @check("requests.params")

@@ -146,8 +146,11 @@ class Client:
             return failure(
                 "non-json", f"HTTP {status}, {content_type or 'no content type'}, not JSON", status
             )
-        if isinstance(body, dict) and "error" in body:
-            error = body["error"]
+        # An error code is a string or an integer (not a boolean), or a REST v3 error object;
+        # an `error` that is false, null or a list makes no error envelope (a bad envelope).
+        error = body.get("error") if isinstance(body, dict) else None
+        is_code = not isinstance(error, bool) and isinstance(error, (str, int, dict))
+        if isinstance(body, dict) and "error" in body and is_code:
             if isinstance(error, dict):  # a REST v3 error object: keep its code
                 return api_error(error.get("code"), self._text(error.get("message")), status)
             # The code exactly as sent: "NOT_FOUND", 100, 0, "" and "expired_token" all stay.

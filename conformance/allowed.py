@@ -1,0 +1,108 @@
+"""Correct-but-different miniatures: clients the contract allows (CONTRACT.md 4.1).
+
+Each differs from the reference client in one way that a verdict must not count as a must
+failure; the self-tests run them in every mode that reaches them and expect zero must
+failures (a false-alarm guard). ``--client miniature:NAME`` runs one, like the broken ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Final
+
+import requests
+
+from conformance.api import AdapterFactory, ApiError, Outcome, Target, TransportFailure
+from conformance.case import NO_ENVELOPE_KINDS
+from conformance.reference import OPERATING_LIMIT_CODE, ReferenceClient
+
+__all__ = ["ALLOWED", "OWN_TIMEOUT"]
+
+ALLOWED: dict[str, AdapterFactory] = {}
+
+#: The fixed read timeout of ``fixed-timeout``: common clients use 10 to 30 s.
+OWN_TIMEOUT: Final = 20.0
+
+
+def _allowed(cls: type[ReferenceClient]) -> type[ReferenceClient]:
+    ALLOWED[cls.name] = cls
+    return cls
+
+
+@_allowed
+class NeverRetries(ReferenceClient):
+    """Never retries anything and does not declare retry: every answer goes to its caller."""
+
+    name = "never-retries"
+    capabilities = frozenset({"status", "time", "total", "oauth"})
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        return None
+
+
+class _FixedTimeoutSession(requests.Session):
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.own_timeout = timeout
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["timeout"] = self.own_timeout
+        return super().request(*args, **kwargs)
+
+
+@_allowed
+class FixedTimeout(ReferenceClient):
+    """Reads with a fixed timeout of its own (20 s), whatever Target.timeout says."""
+
+    name = "fixed-timeout"
+
+    def __init__(self, target: Target, *, own_timeout: float = OWN_TIMEOUT, **options: Any):
+        super().__init__(target, session=_FixedTimeoutSession(own_timeout), **options)
+
+
+@_allowed
+class CallsEveryNonEnvelopeNonJson(ReferenceClient):
+    """Reports every body that is not an envelope (empty, bad envelope) as kind non-json."""
+
+    name = "calls-every-non-envelope-non-json"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        if isinstance(outcome, TransportFailure) and outcome.kind in NO_ENVELOPE_KINDS:
+            return replace(outcome, kind="non-json")
+        return outcome
+
+
+@_allowed
+class HandsOperatingLimitBack(ReferenceClient):
+    """Hands 429 OPERATION_TIME_LIMIT to its caller at once instead of waiting for the reset."""
+
+    name = "hands-operating-limit-back"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        if isinstance(outcome, ApiError) and str(outcome.code) == OPERATING_LIMIT_CODE:
+            return None
+        return super()._retry_delay(outcome, attempt)
+
+
+@_allowed
+class AddsStartToList(ReferenceClient):
+    """Adds ``start=0`` to every list call, as paging SDKs do (list ignores it)."""
+
+    name = "adds-start-to-list"
+
+    def call(self, method: str, params: Mapping[str, Any]) -> Outcome:
+        if method == "crm.activity.badge.list" and "start" not in params:
+            params = {**params, "start": 0}
+        return super().call(method, params)
+
+
+@_allowed
+class RePostsMovedPortalOnce(ReferenceClient):
+    """Re-POSTs a moved portal's call, body and all, but follows one move only."""
+
+    name = "re-posts-moved-portal-once"
+
+    def __init__(self, target: Target, **options: Any) -> None:
+        super().__init__(target, max_redirects=1, **options)
