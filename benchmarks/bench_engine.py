@@ -20,9 +20,10 @@ import time
 import requests
 
 from conformance.case import Case, all_cases
-from conformance.engine import offline_target, run_case
+from conformance.engine import run_case
+from conformance.modes import make_transport
 from conformance.reference import factory
-from conformance.transports import Script, make_transport
+from conformance.transports import Script, offline_target
 
 # Answers the reference client waits on by design (backoff, operating reset).
 _WAITED_ON = {"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT"}
@@ -75,7 +76,7 @@ def engine(cases: list[Case], mode: str) -> tuple[float, int]:
     count = 0
     started = time.perf_counter()
     for case in cases:
-        result = run_case(case, factory, mode)
+        result = run_case(case, factory, mode, make_transport(mode))
         if result.outcome != "passed":
             raise SystemExit(f"{case.id} ({mode}) did not pass: {result.message}")
         count += result.requests
