@@ -328,6 +328,12 @@ class RunSession:
             failures = [Failure(**failure) for failure in raw.pop("failures")]
             self.results.append(CaseResult(**raw, failures=failures))
 
+    def sort_results(self) -> None:
+        """Put the results in the run's own order (``selected()``), however workers
+        interleaved them: reports list the same cases in the same order every run."""
+        order = {pair: index for index, pair in enumerate(self.selected())}
+        self.results.sort(key=lambda result: order.get((result.case_id, result.mode), len(order)))
+
     def summary(self) -> dict[str, int]:
         counts = Counter(r.outcome for r in self.results)
         return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
