@@ -1,14 +1,28 @@
-"""Baselines: a client's expected failures, held strictly (YAML, format schemas/baseline.json)."""
+"""Baselines: a client's expected failures, held strictly (YAML, format schemas/baseline.json).
+
+The functions here are pure: the run hands in the client's version and today's date, so an
+entry's lifecycle (``expires``, a ``client`` version range) is decided without a clock.
+"""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any, Literal
 
 import yaml
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from conformance import schemas
 from conformance.errors import UsageError
+
+#: modes a baseline entry may name (schemas/baseline.json); live runs judge a portal, not a client
+BASELINE_MODES = ("stub", "replay", "portal")
+_FORMAT_HINT = "expected: expected_failures: [{case, reason, issue?, modes?, expires?, client?}]"
 
 
 class BaselineError(UsageError):
@@ -21,9 +35,18 @@ class ExpectedFailure:
     reason: str
     issue: str | None
     modes: frozenset[str] | None
+    #: the last day the entry holds; from the day after, it is expired
+    expires: date | None = None
+    #: a PEP 440 version range (">=1.3,<1.4") of the client versions the entry is for
+    client: str | None = None
+    #: written by ``run --baseline-update`` for a new failure: a person has to state the defect
+    review: bool = False
 
     def covers(self, mode: str) -> bool:
         return self.modes is None or mode in self.modes
+
+    def expired(self, today: date) -> bool:
+        return self.expires is not None and today > self.expires
 
 
 @dataclass(frozen=True)
@@ -45,28 +68,309 @@ class Baseline:
 EMPTY = Baseline(path="", client=None, entries=())
 
 
-def load_baseline(path: str | Path) -> Baseline:
-    file = Path(path)
+def nearest(name: str, known: Iterable[str]) -> str | None:
+    """The known id closest to a mistyped one, if any is close enough to be meant."""
+    matches = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the nearest known id, or nothing."""
+    match = nearest(name, known)
+    return f" (did you mean {match!r}?)" if match else ""
+
+
+def _schema_problem(where: str, document: Any) -> str | None:
+    problems = list(schemas.validator(schemas.uri("baseline.json")).iter_errors(document))
+    if not problems:
+        return None
+    first = min(problems, key=lambda e: list(map(str, e.absolute_path)))
+    message = first.message
+    if first.validator == "minLength":
+        message += f": at least {first.validator_value} characters are required"
+    elif first.validator == "format":
+        message += f" (expected a {first.validator_value}, as in 2027-01-31)"
+    return f"{where}: {first.json_path}: {message} ({_FORMAT_HINT})"
+
+
+def _dates_as_text(document: Any) -> Any:
+    # YAML reads an unquoted 2027-01-31 as a date; the format schema describes JSON text.
+    if isinstance(document, dict):
+        for raw in document.get("expected_failures") or ():
+            if isinstance(raw, dict) and isinstance(raw.get("expires"), date):
+                raw["expires"] = raw["expires"].isoformat()
+    return document
+
+
+def _version_range(where: str, position: int, text: str) -> str:
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        raise BaselineError(
+            f"{where}: $.expected_failures[{position}].client: {text!r} is not a "
+            "PEP 440 version range (expected e.g. '>=1.3,<1.4')"
+        ) from None
+    return text
+
+
+def load_baseline(path: str | Path, option: str = "--baseline") -> Baseline:
+    """A baseline file; errors name ``option``, the file and what is wrong."""
+    file, shown = Path(path), str(path)
     try:
         document = yaml.safe_load(file.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise BaselineError(f"--baseline {str(path)!r}: cannot read it ({exc.strerror})") from None
+        raise BaselineError(f"{option} {shown!r}: cannot read it ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        raise BaselineError(f"--baseline {str(path)!r}: not YAML ({exc})") from None
-    problems = list(schemas.validator(schemas.uri("baseline.json")).iter_errors(document))
-    if problems:
-        first = problems[0]
-        raise BaselineError(
-            f"--baseline {str(path)!r}: {first.json_path}: {first.message} "
-            "(expected: expected_failures: [{case, reason, issue?, modes?}])"
-        )
+        raise BaselineError(f"{option} {shown!r}: not YAML ({exc})") from None
+    where = f"{option} {shown!r}"
+    problem = _schema_problem(where, _dates_as_text(document))
+    if problem:
+        raise BaselineError(problem)
     entries = tuple(
         ExpectedFailure(
             case=raw["case"],
             reason=raw["reason"],
             issue=raw.get("issue"),
             modes=frozenset(raw["modes"]) if "modes" in raw else None,
+            expires=date.fromisoformat(raw["expires"]) if "expires" in raw else None,
+            client=_version_range(f"{option} {shown!r}", position, raw["client"])
+            if "client" in raw
+            else None,
+            review=bool(raw.get("review", False)),
         )
-        for raw in document["expected_failures"]
+        for position, raw in enumerate(document["expected_failures"])
     )
-    return Baseline(str(path), document.get("client"), entries)
+    return Baseline(shown, document.get("client"), entries)
+
+
+# ---------------------------------------------------------------------------------------------
+# The lifecycle: which entries hold for this client version today
+
+
+@dataclass(frozen=True)
+class AppliedBaseline:
+    """A baseline as one run holds it: the entries in force, the expired ones, and notes."""
+
+    baseline: Baseline
+    active: tuple[ExpectedFailure, ...]
+    expired: tuple[ExpectedFailure, ...]
+    #: entries left out on purpose (another client version), and entries marked for review
+    notes: tuple[str, ...]
+
+    def lookup(self, case_id: str, mode: str) -> ExpectedFailure | None:
+        for entry in self.active:
+            if entry.case == case_id and entry.covers(mode):
+                return entry
+        return None
+
+    def problems(self, known: Collection[str]) -> list[str]:
+        """What fails the run before a case runs: entries for no case, and expired entries."""
+        path = self.baseline.path
+        lines = [
+            f"baseline {path} lists case {entry.case}, which no longer exists"
+            + did_you_mean(entry.case, known)
+            for entry in self.baseline.entries
+            if entry.case not in known
+        ]
+        lines += [
+            f"baseline {path}: the entry for {entry.case} expired on {entry.expires}: "
+            "fix the client, or renew the entry with a new expires date"
+            for entry in self.expired
+        ]
+        return lines
+
+    def header(self) -> str | None:
+        """The run header's baseline line, or None without a baseline."""
+        if not self.baseline.path:
+            return None
+        count = len(self.baseline.entries)
+        return (
+            f"baseline: {self.baseline.path}, {count} entr{'y' if count == 1 else 'ies'}, "
+            f"{len(self.expired)} expired"
+        )
+
+
+def apply_baseline(baseline: Baseline, client_version: str | None, today: date) -> AppliedBaseline:
+    """Sort a baseline's entries for a client version on a day: in force, expired, ignored."""
+    active: list[ExpectedFailure] = []
+    expired: list[ExpectedFailure] = []
+    notes: list[str] = []
+    version = _parse_version(client_version)
+    for entry in baseline.entries:
+        if entry.client is not None:
+            if version is None:
+                shown = (
+                    "declares no version"
+                    if client_version is None
+                    else (f"version {client_version!r} is not a PEP 440 version")
+                )
+                notes.append(
+                    f"baseline entry for {entry.case} (client {entry.client}) does not apply: "
+                    f"the adapter {shown}"
+                )
+                continue
+            if not SpecifierSet(entry.client).contains(version, prereleases=True):
+                notes.append(
+                    f"baseline entry for {entry.case} does not apply: it is for client "
+                    f"{entry.client}, this is {client_version}"
+                )
+                continue
+        if entry.expired(today):
+            expired.append(entry)
+        else:
+            active.append(entry)
+    review = [entry.case for entry in baseline.entries if entry.review]
+    if review:
+        notes.append(
+            f"baseline {baseline.path}: {len(review)} entr{'y' if len(review) == 1 else 'ies'} "
+            f"marked for review (state the defect, then drop `review`): {', '.join(review[:5])}"
+            + (" ..." if len(review) > 5 else "")
+        )
+    return AppliedBaseline(baseline, tuple(active), tuple(expired), tuple(notes))
+
+
+#: how a stale entry's result message starts (the case passed although the baseline lists it)
+STALE_PREFIX = "listed in baseline "
+
+
+def judge(
+    entry: ExpectedFailure, path: str, outcome: str, message: str
+) -> tuple[Literal["xfailed", "failed"], str]:
+    """A result's outcome and message once its baseline entry is applied (strict)."""
+    if outcome in ("failed", "errored"):
+        return "xfailed", f"expected failure ({entry.reason}); {message}"
+    return "failed", (
+        f"{STALE_PREFIX}{path} as an expected failure ({entry.reason}), but it passed: "
+        "remove the entry"
+    )
+
+
+def _parse_version(text: str | None) -> Version | None:
+    if text is None:
+        return None
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# --baseline-update: a baseline written from a run's failures
+
+
+@dataclass(frozen=True)
+class Failing:
+    """One case's result in one mode, as --baseline-update reads it."""
+
+    case: str
+    mode: str
+    outcome: str
+    message: str
+
+
+_FAILING_OUTCOMES = ("failed", "errored", "xfailed")
+
+
+def updated_document(
+    previous: Baseline, results: Iterable[Failing], client: str | None
+) -> dict[str, Any]:
+    """A baseline document for the run's failures: kept entries keep their reason, issue,
+    range and date; new ones take the failure's first line and ``review: true``."""
+    judged: dict[str, set[str]] = {}
+    failed: dict[str, set[str]] = {}
+    first_message: dict[str, str] = {}
+    for result in results:
+        if result.outcome == "skipped":
+            continue
+        judged.setdefault(result.case, set()).add(result.mode)
+        # A stale entry turned a pass into a failure: the case passes, so its entry goes.
+        if result.outcome in _FAILING_OUTCOMES and not result.message.startswith(STALE_PREFIX):
+            failed.setdefault(result.case, set()).add(result.mode)
+            first_message.setdefault(result.case, _first_line(result.message))
+    kept = {entry.case: entry for entry in reversed(previous.entries)}
+    entries: list[dict[str, Any]] = []
+    for case, modes in failed.items():
+        entry: dict[str, Any] = {"case": case}
+        old = kept.get(case)
+        if old is not None:
+            entry["reason"] = old.reason
+            entry.update(_optional_fields(old))
+        else:
+            entry["reason"] = _reason_from(first_message[case])
+            entry["review"] = True
+        named = sorted(modes & set(BASELINE_MODES))
+        if modes != judged[case] and named:
+            entry["modes"] = named
+        entries.append(entry)
+    document: dict[str, Any] = {}
+    if client or previous.client:
+        document["client"] = previous.client or client
+    document["expected_failures"] = entries
+    return document
+
+
+def _optional_fields(entry: ExpectedFailure) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if entry.issue:
+        fields["issue"] = entry.issue
+    if entry.expires is not None:
+        fields["expires"] = entry.expires.isoformat()
+    if entry.client is not None:
+        fields["client"] = entry.client
+    if entry.review:
+        fields["review"] = True
+    return fields
+
+
+def _reason_from(line: str) -> str:
+    # The format wants a reason a person can read (at least 5 characters).
+    return line if len(line) >= 5 else f"fails ({line or 'no message'}): state the defect here"
+
+
+def _first_line(text: str) -> str:
+    # The failure message starts with the check's title: that is the defect, until a person
+    # words it better. Long lines are cut so the file stays readable.
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+def update_baseline_file(
+    path: Path,
+    previous: Baseline,
+    results: Iterable[Failing],
+    *,
+    client: str | None,
+    version: str | None,
+    modes: Iterable[str],
+) -> str:
+    """``run --baseline-update FILE``: write FILE from a run's results; the summary line.
+
+    The previous entries are ``previous`` (``--baseline``), else FILE's own if it exists.
+    """
+    if not previous.path and path.is_file():
+        previous = load_baseline(path, option="--baseline-update")
+    document = updated_document(previous, results, client)
+    who = " ".join(part for part in (client or "the client", version) if part)
+    comment = (
+        f"Expected failures of {who}, written by b24-conformance run --baseline-update from a "
+        f"run in {'+'.join(modes)} mode.\nEntries with `review: true` are new: state the "
+        "defect in `reason`, then drop `review`."
+    )
+    write_baseline(path, document, comment=comment)
+    entries = document["expected_failures"]
+    review = sum(1 for entry in entries if entry.get("review"))
+    return (
+        f"baseline written: {path}, {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
+        f"{review} marked for review"
+    )
+
+
+def write_baseline(path: Path, document: Mapping[str, Any], *, comment: str) -> None:
+    """Write a baseline document as YAML under a header comment; it must load back."""
+    problem = _schema_problem(str(path), dict(document))
+    if problem:
+        raise BaselineError(f"refusing to write an invalid baseline: {problem}")
+    header = "".join(f"# {line}\n" for line in comment.splitlines())
+    body = yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True, width=100)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + body, encoding="utf-8")

@@ -12,6 +12,7 @@ import click
 from conformance import __version__, schemas
 from conformance._data import DataNotFoundError
 from conformance._options import run_options
+from conformance.error_catalogue import UnknownRevisionError
 from conformance.errors import EXIT_CONFORMANT, EXIT_NONCONFORMANT, EXIT_USAGE, UsageError
 from conformance.live.command import base_url_option
 from conformance.validation import (
@@ -94,8 +95,22 @@ def main() -> None:
     default=None,
     help="The HTTP status the body came with; checked against the error catalogue.",
 )
+@click.option(
+    "--docs-revision",
+    metavar="REV",
+    default=None,
+    help="With --profile docs: the docs revision to follow (default: the newest kept; "
+    "`b24-conformance drift` lists them).",
+)
 @FORMAT_OPTION
-def validate(method: str, file: str, profile: str, status: int | None, output_format: str) -> None:
+def validate(
+    method: str,
+    file: str,
+    profile: str,
+    status: int | None,
+    docs_revision: str | None,
+    output_format: str,
+) -> None:
     """Validate a whole response body of METHOD read from FILE ('-' for stdin).
 
     Success and error envelopes are recognised automatically. Exits 0 when the body is
@@ -105,11 +120,21 @@ def validate(method: str, file: str, profile: str, status: int | None, output_fo
         method = schemas.canonical_method(method)
     except schemas.UnknownMethodError as exc:
         raise UsageError(str(exc)) from None
+    if docs_revision is not None and profile != "docs":
+        raise UsageError(
+            f"--docs-revision {docs_revision!r} applies to --profile docs, not {profile}"
+        )
     label, body = _read_body(file)
     try:
-        result = validate_response(method, body, profile=profile, status=status)  # type: ignore[arg-type]
+        result = validate_response(
+            method,
+            body,
+            profile=profile,  # type: ignore[arg-type]
+            status=status,
+            docs_revision=docs_revision,
+        )
         notes = catalogue_notes(body)
-    except DataNotFoundError as exc:
+    except (DataNotFoundError, UnknownRevisionError) as exc:
         raise UsageError(str(exc)) from None
     if output_format == "json":
         report = result.as_dict() | {"notes": [n.as_dict() for n in notes]}
@@ -123,13 +148,17 @@ def render_text(result: ValidationResult, label: str, notes: tuple[Note, ...] = 
     """The human report of one validation: a verdict line, every violation, then the notes."""
     what = f"{result.envelope} envelope" if result.envelope != "unknown" else "body"
     status = f" (HTTP {result.status})" if result.status is not None else ""
+    revision = f" at docs revision {result.docs_revision}" if result.docs_revision else ""
     if result.valid:
-        lines = [f"{label}: valid {result.method} {what}{status} under profile {result.profile}"]
+        lines = [
+            f"{label}: valid {result.method} {what}{status} under profile {result.profile}"
+            f"{revision}"
+        ]
     else:
         count = len(result.violations)
         lines = [
-            f"{label}: invalid {result.method} {what}{status} under profile {result.profile}: "
-            f"{count} violation{'s' if count != 1 else ''}"
+            f"{label}: invalid {result.method} {what}{status} under profile {result.profile}"
+            f"{revision}: {count} violation{'s' if count != 1 else ''}"
         ]
     for number, violation in enumerate(result.violations, 1):
         lines.extend(_render_violation(number, violation))
@@ -178,7 +207,7 @@ def _render_violation(number: int, violation: Violation) -> list[str]:
     "keyword",
     help="Select cases by pytest keyword expression (ids look like stub-get.not-found).",
 )
-@run_options("case", "baseline", "seed", "deadline")
+@run_options("case", "baseline", "baseline_update", "seed", "deadline")
 @click.option(
     "-v", "--verbose", count=True, help="Show every case (-v) and pytest's full output (-vv)."
 )
@@ -227,56 +256,29 @@ def run(
 @FORMAT_OPTION
 def cases(output_format: str) -> None:
     """List the case catalogue: id, level, source, modes and description."""
-    from conformance.case import all_cases
+    from conformance.listings import case_rows
 
-    catalogue = all_cases()
+    rows = case_rows()
     if output_format == "json":
-        rows = [
-            {
-                "id": c.id,
-                "level": c.level,
-                "source": c.source,
-                "modes": list(c.modes),
-                "needs": sorted(c.needs),
-                "contract": list(c.contract),
-                "checks": list(c.checks),
-                "description": c.description,
-            }
-            for c in catalogue
-        ]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    width = max(len(c.id) for c in catalogue)
+    width = max(len(row["id"]) for row in rows)
     click.echo(f"{'id':<{width}}  level   source  modes               description")
-    for c in catalogue:
+    for row in rows:
         click.echo(
-            f"{c.id:<{width}}  {c.level:<6}  {c.source:<6}  "
-            f"{','.join(c.modes):<18}  {c.description}"
+            f"{row['id']:<{width}}  {row['level']:<6}  {row['source']:<6}  "
+            f"{','.join(row['modes']):<18}  {row['description']}"
         )
-    click.echo(f"{len(catalogue)} cases")
+    click.echo(f"{len(rows)} cases")
 
 
 @main.command()
 @FORMAT_OPTION
 def coverage(output_format: str) -> None:
     """Which numbered CONTRACT.md checks have cases, and which do not."""
-    from conformance import _data
-    from conformance.case import all_cases
+    from conformance.listings import coverage_rows
 
-    checks = _data.read_schema_file("catalogue/contract-checks.json")["checks"]
-    by_check: dict[int, list[str]] = {c["number"]: [] for c in checks}
-    for case in all_cases():
-        for number in case.checks:
-            by_check.setdefault(number, []).append(case.id)
-    rows = [
-        {
-            "number": c["number"],
-            "summary": c["summary"],
-            "observable_by": c["observable_by"],
-            "cases": by_check[c["number"]],
-        }
-        for c in checks
-    ]
+    rows = coverage_rows()
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -320,6 +322,8 @@ def cassettes(check_only: bool) -> None:
 def _register_subcommands() -> None:
     """The commands that live with their own subsystems: the portal, live mode, compliance."""
     from conformance.compliance import compliance_command
+    from conformance.diff import diff_command
+    from conformance.ledger import drift_command
     from conformance.live.command import record_command, sweep_command
     from conformance.portal.command import portal_command
 
@@ -327,6 +331,8 @@ def _register_subcommands() -> None:
     main.add_command(record_command, name="record")
     main.add_command(sweep_command, name="sweep")
     main.add_command(compliance_command, name="compliance")
+    main.add_command(diff_command, name="diff")
+    main.add_command(drift_command, name="drift")
 
 
 _register_subcommands()

@@ -12,6 +12,7 @@ import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -76,6 +77,12 @@ RUN_OPTIONS: Final[tuple[RunOption, ...]] = (
     RunOption("case", "multiple", "Run only this case or property id; repeatable."),
     RunOption("report", "dir", "Write report.json, report.md and junit.xml into this directory."),
     RunOption("baseline", "file", "YAML file listing the client's expected failures."),
+    RunOption(
+        "baseline-update",
+        "file",
+        "Write a baseline of this run's failures to this file: entries that stay keep their "
+        "reasons, new ones are marked for review.",
+    ),
     RunOption("seed", "int", "Seed for generated inputs (recorded in the report)."),
     RunOption(
         "tls",
@@ -175,6 +182,10 @@ class RunConfig:
     live: LiveSettings | None = None
     #: replay mode plays the cassettes in this directory (a recording) instead of the catalogue
     cassettes: Path | None = None
+    #: ``run --baseline-update FILE``: write a baseline from this run's failures
+    baseline_update: Path | None = None
+    #: the day baseline entries expire against (None: today); tests pass one in
+    today: date | None = None
     #: the option values this configuration was built from (for pytest-xdist workers)
     values: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -215,7 +226,13 @@ def build_config(
         _check_value(option, given[dest], flag(dest))
     client = str(given["client"])
     load_factory(client)  # a spec that names no factory is a usage error before anything runs
-    baseline = load_baseline(given["baseline"]) if given["baseline"] else EMPTY
+    baseline = (
+        load_baseline(given["baseline"], option=flag("baseline")) if given["baseline"] else EMPTY
+    )
+    baseline_update = Path(given["baseline_update"]) if given["baseline_update"] else None
+    if baseline_update is not None and baseline_update.is_file() and not given["baseline"]:
+        # An existing target must be a baseline: the entries that stay keep its reasons.
+        load_baseline(baseline_update, option=flag("baseline_update"))
     modes = tuple(dict.fromkeys(given["mode"]))
     cassettes = Path(given["cassettes"]) if given["cassettes"] else None
     if cassettes is not None:
@@ -261,6 +278,7 @@ def build_config(
         properties=not given["no_properties"],
         live=live,
         cassettes=cassettes,
+        baseline_update=baseline_update,
         values={dest: _plain(given[dest]) for dest in OPTIONS_BY_DEST},
     )
 

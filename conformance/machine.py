@@ -16,7 +16,6 @@ import contextlib
 import copy
 import itertools
 import secrets
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final
@@ -56,7 +55,13 @@ from conformance.properties.registry_model import (
     judge_total,
     listed_badges,
 )
-from conformance.results import DEFAULT_DEADLINE, CaseResult, Failure
+from conformance.results import (
+    DEFAULT_DEADLINE,
+    CaseResult,
+    Failure,
+    call_with_deadline,
+    conclude,
+)
 
 __all__ = ["DEFAULT_PREFIX", "LIVE_LANGUAGES", "badge_registry_machine", "run_machine"]
 
@@ -131,18 +136,9 @@ class _RegistryMachine(RuleBasedStateMachine):
         if self.pace and self.calls:
             time.sleep(self.pace)
         self.calls += 1
-        box: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                box["outcome"] = self.adapter.call(method, copy.deepcopy(dict(params)))
-            except Exception as exc:
-                box["error"] = exc
-
-        worker = threading.Thread(target=work, name="b24-conformance-machine", daemon=True)
-        worker.start()
-        worker.join(self.deadline)
-        if worker.is_alive():
+        arguments = copy.deepcopy(dict(params))
+        call = call_with_deadline(lambda: self.adapter.call(method, arguments), self.deadline)
+        if call.hung:
             raise Hung(
                 Failure(
                     "behaviour.deadline",
@@ -153,10 +149,9 @@ class _RegistryMachine(RuleBasedStateMachine):
                     "set a timeout on every request and bound every retry loop",
                 )
             )
-        if "error" in box:
-            error = box["error"]
-            raise Crash(f"{type(error).__name__}: {error}") from error
-        outcome: Outcome = box["outcome"]
+        if call.exception is not None:
+            raise Crash(call.exception.strip().splitlines()[-1])
+        outcome: Outcome = call.value  # type: ignore[assignment]
         return outcome
 
     # --- judging -----------------------------------------------------------------------------
@@ -369,7 +364,8 @@ def run_machine(
                 shrunk = "shrunk"
             else:
                 shrunk = "not shrunk: no shrinking phase"
-            _report(result, found, shrunk, mode, f"{about}; codes start with {prefix}", rerun)
+            about = f"{about}; codes start with {prefix}"
+            _report(result, found, shrunk, mode, about, rerun, redact)
             result.message = redact(result.message)
             result.reproduction = redact(result.reproduction)
     else:
@@ -391,14 +387,20 @@ def _falsifying(exc: BaseException) -> Mismatch | Crash | None:
 
 
 def _report(
-    result: CaseResult, exc: Mismatch | Crash, shrunk: str, mode: str, about: str, rerun: str
+    result: CaseResult,
+    exc: Mismatch | Crash,
+    shrunk: str,
+    mode: str,
+    about: str,
+    rerun: str,
+    redact: Redactor,
 ) -> None:
+    # Through the one verdict: a model mismatch fails the property, a crash errors it.
     if isinstance(exc, Mismatch):
-        result.outcome = "failed"
-        result.failures = [exc.failure]
+        conclude(result, [exc.failure], redact)
         headline, body = exc.failure.title, exc.failure.render()
     else:
-        result.outcome = "errored"
+        conclude(result, [], redact, escaped=str(exc))
         headline, body = f"an exception escaped the adapter: {exc}", ""
     lines = [
         f"[{PROPERTY_ID}] falsified: {headline}",

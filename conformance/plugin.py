@@ -198,6 +198,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from conformance.reports import write_reports
 
         write_reports(run, run.config.report_dir, secrets=run.secrets)
+    if run.config.baseline_update is not None:
+        run.update_baseline(run.config.baseline_update)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = run.exit_code()
 
@@ -208,7 +210,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     writer = terminalreporter
     writer.section("b24-conformance")
-    writer.line(f"client {run.adapter_name!r} ({run.config.client})")
+    version = f" {run.client_version}" if run.client_version else ""
+    writer.line(f"client {run.adapter_name!r}{version} ({run.config.client})")
+    for line in run.baseline_lines():
+        writer.line(line)
     header = f"{'mode':<8}" + "".join(f"{o:>9}" for o in OUTCOMES)
     writer.line(header)
     for mode in run.config.modes:

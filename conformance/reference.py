@@ -31,6 +31,7 @@ class ReferenceClient:
     """A correct client; the suite's yardstick and its own client for live checks."""
 
     name = "reference"
+    version = __version__
     capabilities = frozenset({"status", "time", "total", "oauth", "retry"})
 
     def __init__(

@@ -41,6 +41,7 @@ def report_document(session: RunSession) -> dict[str, Any]:
         "client": {
             "name": session.adapter_name,
             "spec": config.client,
+            "version": session.client_version,
             "capabilities": sorted(session.capabilities),
         },
         "mode": "+".join(config.modes),
@@ -53,6 +54,7 @@ def report_document(session: RunSession) -> dict[str, Any]:
         "baseline": config.baseline.path or None,
         "cases": cases,
         "baseline_problems": list(session.baseline_problems),
+        "baseline_notes": list(session.baseline_notes),
         "summary": session.summary(),
     }
     problems = list(schemas.validator(schemas.uri("report.json")).iter_errors(document))
@@ -68,8 +70,12 @@ def _now() -> float:
 
 
 def render_markdown(document: dict[str, Any]) -> str:
+    version = document["client"].get("version")
     lines = [
-        f"# b24-conformance report: {document['client']['name']}",
+        f"# b24-conformance report: {document['client']['name']}"
+        + (f" {version}" if version else ""),
+        "",
+        f"Client {document['client']['name']} version {version or '(not declared)'}.",
         "",
         f"Suite {document['suite']['version']}, mode {document['mode']}, profile "
         f"{document['profile']}, seed {document['seed']}, started {document['started']}.",
@@ -92,6 +98,8 @@ def render_markdown(document: dict[str, Any]) -> str:
     lines.append(f"| **all** | | {total} |")
     for problem in document["baseline_problems"]:
         lines += ["", f"**Baseline problem:** {problem}"]
+    for note in document.get("baseline_notes", ()):
+        lines += ["", f"Baseline note: {note}"]
     failing = [c for c in document["cases"] if c["outcome"] in ("failed", "errored")]
     lines += ["", "## Failures", ""]
     if not failing:

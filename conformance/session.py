@@ -9,12 +9,22 @@ import dataclasses
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance import harness
-from conformance.api import CAPABILITIES, AdapterFactory
+from conformance.api import CAPABILITIES, AdapterFactory, Redactor
+from conformance.baseline import (
+    AppliedBaseline,
+    Failing,
+    apply_baseline,
+    did_you_mean,
+    update_baseline_file,
+)
+from conformance.baseline import (
+    judge as judge_by_baseline,
+)
 from conformance.case import (
     Case,
     Expectation,
@@ -66,7 +76,7 @@ def _smoke_case() -> Case:
         level="must",
         source="docs",
         contract=("1.3",),
-        checks=(),
+        contract_checks=(),
         needs=frozenset(),
         modes=("stub", "portal"),
         auth="webhook",
@@ -88,6 +98,12 @@ class RunSession:
     started: float = field(default_factory=time.time)
     live: LiveRun | None = None
     recorded: dict[str, tuple[Case, Path]] = field(default_factory=dict)
+    #: the client's version as the adapter or harness declares it (``version``), or None
+    client_version: str | None = None
+    applied_baseline: AppliedBaseline | None = None
+    baseline_notes: list[str] = field(default_factory=list)
+    #: what --baseline-update wrote, for the summary
+    baseline_written: str | None = None
 
     def prepare(self) -> None:
         """Load the client and smoke-test it; raises UsageError or AdapterBroken."""
@@ -97,8 +113,9 @@ class RunSession:
         unknown = [case_id for case_id in self.config.case_ids if case_id not in known]
         if unknown:
             raise UsageError(
-                f"--case {unknown[0]!r} names no case or property: "
-                "list them with `b24-conformance cases`"
+                f"--case {unknown[0]!r} names no case or property"
+                + did_you_mean(unknown[0], known)
+                + ": list them with `b24-conformance cases`"
             )
         for mode in self.config.modes:
             if mode not in MODE_NAMES:
@@ -108,11 +125,13 @@ class RunSession:
         self.factory = load_factory(self.config.client)
         if self.config.validate_protocol:
             self.factory = harness.validating(self.factory)
-        self.baseline_problems = [
-            f"baseline {self.config.baseline.path} lists case {case_id}, which no longer exists"
-            for case_id in self.config.baseline.unknown_cases(known)
-        ]
         self._smoke()
+        # After the smoke call: an entry's client range is checked against the declared version.
+        self.applied_baseline = apply_baseline(
+            self.config.baseline, self.client_version, self.config.today or date.today()
+        )
+        self.baseline_problems = self.applied_baseline.problems(known)
+        self.baseline_notes = list(self.applied_baseline.notes)
         if self.config.cassettes is not None and "replay" in self.config.modes:
             self._load_recording(self.config.cassettes)
         if "live" in self.config.modes:
@@ -177,6 +196,8 @@ class RunSession:
                 f"known: {', '.join(CAPABILITIES)}"
             )
         self.capabilities = capabilities
+        version = getattr(adapter, "version", None)
+        self.client_version = str(version) if version else None
         # Over the portal when the run uses it: it reaches every client, whatever its HTTP
         # stack, where the stub would leave an aiohttp client retrying a refused connection.
         mode = "portal" if "portal" in self.config.modes else "stub"
@@ -294,19 +315,40 @@ class RunSession:
         return result
 
     def _apply_baseline(self, result: CaseResult) -> CaseResult:
-        entry = self.config.baseline.lookup(result.case_id, result.mode)
+        applied = self.applied_baseline
+        entry = applied.lookup(result.case_id, result.mode) if applied is not None else None
         if entry is None or result.outcome == "skipped":
             return result
-        if result.outcome in ("failed", "errored"):
-            result.outcome = "xfailed"
-            result.message = f"expected failure ({entry.reason}); {result.message}"
-        else:
-            result.outcome = "failed"
-            result.message = (
-                f"listed in baseline {self.config.baseline.path} as an expected failure "
-                f"({entry.reason}), but it passed: remove the entry"
-            )
+        result.outcome, result.message = judge_by_baseline(
+            entry, self.config.baseline.path, result.outcome, result.message
+        )
         return result
+
+    def baseline_lines(self) -> list[str]:
+        """The run header's baseline lines: file, entries, expired; then the notes."""
+        # A pytest-xdist controller never prepares: it sorts the entries here.
+        applied = self.applied_baseline or apply_baseline(
+            self.config.baseline, self.client_version, self.config.today or date.today()
+        )
+        header = applied.header()
+        lines = [header] if header else []
+        lines += [f"note: {note}" for note in self.baseline_notes]
+        if self.baseline_written:
+            lines.append(self.baseline_written)
+        return lines
+
+    def update_baseline(self, path: Path) -> None:
+        """``--baseline-update``: write a baseline from this run's failures."""
+        # A live run's messages may quote the portal's secrets: the file is redacted by value.
+        redact = Redactor(self.secrets)
+        self.baseline_written = update_baseline_file(
+            path,
+            self.config.baseline,
+            [Failing(r.case_id, r.mode, r.outcome, redact(r.message)) for r in self.results],
+            client=self.adapter_name or None,
+            version=self.client_version,
+            modes=self.config.modes,
+        )
 
     def export(self) -> dict[str, Any]:
         """What a pytest-xdist worker hands the controller: its results, as plain data."""
@@ -314,6 +356,8 @@ class RunSession:
             "adapter_name": self.adapter_name,
             "capabilities": sorted(self.capabilities),
             "baseline_problems": list(self.baseline_problems),
+            "baseline_notes": list(self.baseline_notes),
+            "client_version": self.client_version,
             "results": [dataclasses.asdict(result) for result in self.results],
         }
 
@@ -321,9 +365,13 @@ class RunSession:
         """Take a worker's results into this (the controller's) session."""
         self.adapter_name = self.adapter_name or exported["adapter_name"]
         self.capabilities = self.capabilities or frozenset(exported["capabilities"])
+        self.client_version = self.client_version or exported.get("client_version")
         for problem in exported["baseline_problems"]:
             if problem not in self.baseline_problems:
                 self.baseline_problems.append(problem)
+        for note in exported.get("baseline_notes", ()):
+            if note not in self.baseline_notes:
+                self.baseline_notes.append(note)
         for raw in exported["results"]:
             failures = [Failure(**failure) for failure in raw.pop("failures")]
             self.results.append(CaseResult(**raw, failures=failures))

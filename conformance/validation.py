@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from jsonschema import ValidationError
 
-from conformance import catalogue, schemas
+from conformance import error_catalogue, schemas
 from conformance.schemas import Profile
 
 Envelope = Literal["success", "error", "v3-error", "unknown"]
@@ -40,6 +40,8 @@ class ValidationResult:
     envelope: Envelope
     status: int | None
     violations: tuple[Violation, ...] = field(default=())
+    #: the docs revision a docs-profile validation followed (None under wire)
+    docs_revision: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -49,6 +51,7 @@ class ValidationResult:
         return {
             "method": self.method,
             "profile": self.profile,
+            "docs_revision": self.docs_revision,
             "envelope": self.envelope,
             "status": self.status,
             "valid": self.valid,
@@ -73,9 +76,15 @@ def validate_response(
     *,
     profile: Profile = schemas.DEFAULT_PROFILE,
     status: int | None = None,
+    docs_revision: str | None = None,
 ) -> ValidationResult:
-    """Every violation of the profile's contract in a response body (and its status, if given)."""
+    """Every violation of the profile's contract in a response body (and its status, if given).
+
+    Under ``docs`` the pages are read at ``docs_revision`` (None: the newest kept revision);
+    an unknown revision raises ``error_catalogue.UnknownRevisionError``.
+    """
     method = schemas.canonical_method(method)
+    revision = error_catalogue.docs_revision(docs_revision).id if profile == "docs" else None
     envelope = classify_envelope(body)
     violations: list[Violation] = []
     if envelope == "unknown":
@@ -88,10 +97,14 @@ def validate_response(
             if envelope == "success"
             else schemas.error_schema(profile)
         )
+        if revision is not None:
+            target = schemas.uri(
+                error_catalogue.revised_schema(schemas.short_location(target), revision)
+            )
         violations.extend(schema_violations(target, body))
     if status is not None and envelope in ("success", "error"):
-        violations.extend(_status_violations(method, envelope, body, status, profile))
-    return ValidationResult(method, profile, envelope, status, tuple(violations))
+        violations.extend(_status_violations(method, envelope, body, status, profile, revision))
+    return ValidationResult(method, profile, envelope, status, tuple(violations), revision)
 
 
 @dataclass(frozen=True)
@@ -114,7 +127,9 @@ def catalogue_notes(body: Any) -> tuple[Note, ...]:
     # The schema reports other types (a boolean, a list); bool is an int to Python.
     if isinstance(code, bool) or not isinstance(code, str | int):
         return ()
-    if catalogue.code_key(code) in {catalogue.code_key(c) for c in catalogue.known_codes()}:
+    if error_catalogue.code_key(code) in {
+        error_catalogue.code_key(c) for c in error_catalogue.known_codes()
+    }:
         return ()
     return (
         Note(
@@ -122,8 +137,8 @@ def catalogue_notes(body: Any) -> tuple[Note, ...]:
             code=code,
             text=(
                 f"error code {json.dumps(code, ensure_ascii=False)} is not in the error "
-                f"catalogue (schemas/{catalogue.ERRORS_FILE}): its statuses, methods and retry "
-                "rule are unknown here"
+                f"catalogue (schemas/{error_catalogue.ERRORS_FILE}): its statuses, methods and "
+                "retry rule are unknown here"
             ),
         ),
     )
@@ -298,7 +313,12 @@ def _v3_envelope(body: dict[str, Any]) -> Violation:
 
 
 def _status_violations(
-    method: str, envelope: Envelope, body: dict[str, Any], status: int, profile: Profile
+    method: str,
+    envelope: Envelope,
+    body: dict[str, Any],
+    status: int,
+    profile: Profile,
+    revision: str | None,
 ) -> Iterable[Violation]:
     if envelope == "success":
         if status != 200:
@@ -313,7 +333,7 @@ def _status_violations(
             )
         return
     code = body.get("error")
-    entries = catalogue.errors_for(code, method, profile)
+    entries = error_catalogue.errors_for(code, method, profile, revision)
     allowed = sorted({s for e in entries for s in e.statuses[profile]})
     if allowed:
         if status not in allowed:
@@ -333,6 +353,6 @@ def _status_violations(
             expected="an HTTP status from 400 to 599",
             actual=f"HTTP {status}",
             keyword="status",
-            schema_location=catalogue.ERRORS_FILE,
+            schema_location=error_catalogue.ERRORS_FILE,
             contract="2.2",
         )

@@ -11,15 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from conformance.api import Target, TransportFailure
-from conformance.cli import main
+from conformance.api import ApiError, Success, Target, TransportFailure
 from conformance.compliance import baseline_reasons
 from conformance.portal import FakePortal
 from conformance.portal.faults import Fault
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.fixtures.common import ROOT, cli
 
 
 @dataclass(frozen=True)
@@ -60,6 +57,19 @@ RUNS = {
             "transport.json-null-body": "TypeError: argument of type 'NoneType' is not iterable",
         },
     ),
+    "a24wh": AdapterRun(
+        "conformance.adapters.a24wh_rest:factory",
+        "a24wh",
+        "a24wh",
+        ("--mode", "portal"),
+        "a24wh.yaml",
+        passing=("get.success", "list.success-with-total", "system.error-with-200"),
+        defects={
+            "get.not-found": "actual:   '400'",
+            "transport.not-an-envelope": "actual:   Success(result=null)",
+            "retry.overload-limit-not-retried": "actual:   4 request(s)",
+        },
+    ),
     "fast-bitrix24-default": AdapterRun(
         "conformance.adapters.fast_bitrix24:factory_default",
         "fast_bitrix24",
@@ -89,7 +99,7 @@ def test_adapter_honours_its_baseline_and_shows_its_defects(name: str, tmp_path:
     cases = [*run.passing, *run.defects]
     args = ["run", "--client", run.spec, *run.options, "--baseline", str(baseline)]
     args += ["--report", str(tmp_path), *(f"--case={case}" for case in cases)]
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    result = cli(args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["client"]["name"] == name
@@ -109,6 +119,7 @@ def test_adapter_honours_its_baseline_and_shows_its_defects(name: str, tmp_path:
     [
         ("conformance.adapters.b24pysdk:factory", "b24pysdk", "b24pysdk"),
         ("conformance.adapters.fast_bitrix24:factory", "fast_bitrix24", "fast-bitrix24"),
+        ("conformance.adapters.a24wh_rest:factory", "a24wh", "a24wh"),
     ],
 )
 def test_a_missing_client_is_a_usage_error_naming_the_extra(
@@ -116,7 +127,7 @@ def test_a_missing_client_is_a_usage_error_naming_the_extra(
 ) -> None:
     monkeypatch.setitem(sys.modules, package, None)  # makes `import package` fail
     monkeypatch.delitem(sys.modules, spec.partition(":")[0], raising=False)
-    result = CliRunner().invoke(main, ["run", "--client", spec, "--case", "get.success"])
+    result = cli(["run", "--client", spec, "--case", "get.success"])
     assert result.exit_code == 2, result.output
     assert f"pip install 'b24-conformance[{extra}]'" in result.output
     assert "Traceback" not in result.output
@@ -153,3 +164,121 @@ def test_fast_bitrix24_close_cancels_a_call_the_suite_gave_up_on() -> None:
     assert len(outcomes) == 1
     assert isinstance(outcomes[0], TransportFailure)
     assert outcomes[0].kind == "timeout"
+
+
+def test_the_a24wh_adapter_imports_the_client_package_not_itself() -> None:
+    _installed("a24wh", "a24wh")
+    import a24wh
+
+    from conformance.adapters import a24wh_rest
+
+    assert a24wh_rest.request24 is a24wh.request24
+    assert Path(a24wh.__file__).parent.name == "a24wh"
+
+
+def test_a24wh_swallowed_exceptions_escape_the_adapter_as_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _installed("a24wh", "a24wh")
+    from conformance.adapters import a24wh_rest
+
+    def swallowed(*_args: object, **_kwargs: object) -> dict[str, object]:
+        return {
+            "error_result": True,
+            "error_type": "unexpected_error",
+            "error_code": "KeyError",
+            "error_message": "Unexpected error during Bitrix24 request.",
+        }
+
+    monkeypatch.setattr(a24wh_rest, "request24", swallowed)
+    adapter = a24wh_rest.factory(
+        Target("http://127.0.0.1:1/rest/1/s/", "http://127.0.0.1:1/", 1, "s")
+    )
+    with pytest.raises(a24wh_rest.A24whSwallowedError, match="unexpected_error KeyError"):
+        adapter.call("crm.activity.badge.get", {"code": "x"})
+
+
+# request24's dict (a24wh/rest.py) -> the outcome the adapter reports
+A24WH_DICTS = [
+    (
+        {"result": {"badge": {}}, "time": {"start": 1}, "total": 3},
+        Success({"badge": {}}, {"start": 1}, 3),
+    ),
+    ({"foo": 1}, Success(None)),
+    (
+        {
+            "error_result": True,
+            "error_type": "bitrix_error",
+            "error_code": "100",
+            "error_message": "d",
+            "status_code": 200,
+        },
+        ApiError("100", "d", 200),
+    ),
+    (
+        {
+            "error_result": True,
+            "error_type": "http_error",
+            "error_code": "400",
+            "error_message": "Bitrix24 returned HTTP 400.",
+            "status_code": 400,
+            "details": {"error": "NOT_FOUND"},
+        },
+        ApiError("400", "Bitrix24 returned HTTP 400.", 400),
+    ),
+    (
+        {
+            "error_result": True,
+            "error_type": "invalid_json",
+            "error_code": "invalid_json",
+            "error_message": "m",
+            "status_code": 200,
+            "details": "<html>",
+        },
+        TransportFailure("non-json", "m <html>", 200),
+    ),
+    (
+        {
+            "error_result": True,
+            "error_type": "timeout_error",
+            "error_code": "timeout",
+            "error_message": "m",
+            "details": "t",
+        },
+        TransportFailure("timeout", "m t"),
+    ),
+    (
+        {
+            "error_result": True,
+            "error_type": "transport_error",
+            "error_code": "ConnectionError",
+            "error_message": "m",
+            "details": "x",
+        },
+        TransportFailure("connection", "ConnectionError: m x"),
+    ),
+    (
+        {
+            "error_result": True,
+            "error_type": "transport_error",
+            "error_code": "TooManyRedirects",
+            "error_message": "m",
+            "details": "x",
+        },
+        TransportFailure("redirect", "TooManyRedirects: m x"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("answer", "outcome"), A24WH_DICTS)
+def test_a24wh_dicts_become_outcomes_by_their_error_type(
+    answer: dict[str, object], outcome: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _installed("a24wh", "a24wh")
+    from conformance.adapters import a24wh_rest
+
+    monkeypatch.setattr(a24wh_rest, "request24", lambda *_a, **_k: answer)
+    adapter = a24wh_rest.factory(
+        Target("http://127.0.0.1:1/rest/1/s/", "http://127.0.0.1:1/", 1, "s")
+    )
+    assert adapter.call("crm.activity.badge.get", {"code": "x"}) == outcome

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from conformance.cli import main
+from tests.fixtures.common import cli
 
 
 @pytest.mark.parametrize("command", sorted(main.commands))
@@ -18,13 +18,13 @@ def test_every_visible_option_has_help(command: str) -> None:
 
 def test_run_has_no_profile_option() -> None:
     # It changed nothing (the scripted answers follow the wire profile); validate keeps its own.
-    result = CliRunner().invoke(main, ["run", "--profile", "docs"])
+    result = cli(["run", "--profile", "docs"])
     assert result.exit_code == 2
     assert "No such option '--profile'" in result.output
 
 
 def test_record_help_explains_deadline_and_verbose() -> None:
-    result = CliRunner().invoke(main, ["record", "--help"], terminal_width=200)
+    result = cli(["record", "--help"], terminal_width=200)
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     deadline = next(line for line in lines if line.lstrip().startswith("--deadline"))

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from conformance.cli import main
+from tests.fixtures.common import cli
 
 DOCS = Path(__file__).parent / "data" / "doc-examples"
 GET = "crm.activity.badge.get"
@@ -16,7 +15,7 @@ BAD = {"result": {"badge": {"code": "x", "title": ["T"], "value": "V", "type": "
 
 
 def _run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["validate", *args], input=stdin)
+    result = cli(["validate", *args], input=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -70,8 +69,43 @@ def test_profile_option_switches_the_contract() -> None:
     ).read_text()
     assert _run("crm.activity.badge.list", "-", stdin=list_with_total)[0] == 0
     code, out, _ = _run("crm.activity.badge.list", "-", "--profile", "docs", stdin=list_with_total)
+    assert code == 0, "the newest docs revision documents total"
+    assert "under profile docs at docs revision 69e29cb8" in out
+    older = ("--profile", "docs", "--docs-revision", "5988ed13")
+    code, out, _ = _run("crm.activity.badge.list", "-", *older, stdin=list_with_total)
     assert code == 1
     assert "$.total: property is not allowed here" in out
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            ("--profile", "docs", "--docs-revision", "deadbeef"),
+            "--docs-revision 'deadbeef' is not kept: expected one of 5988ed13 (older), "
+            "69e29cb8 (newest, the default)",
+        ),
+        (("--docs-revision", "5988ed13"), "applies to --profile docs, not wire"),
+    ],
+)
+def test_a_docs_revision_that_cannot_apply_is_a_usage_error(
+    options: tuple[str, ...], message: str
+) -> None:
+    code, _, err = _run(GET, str(DOCS / "get.success.json"), *options)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("revision", "code"),
+    [("5988ed13", 1), ("69e29cb8", 0)],
+)
+def test_status_checks_follow_the_docs_revision(revision: str, code: int) -> None:
+    # 05e4d575's system-errors table gives PORTAL_DELETED 403 (the older one 500).
+    body = json.dumps({"error": "PORTAL_DELETED", "error_description": "Portal was deleted"})
+    options = ("--profile", "docs", "--docs-revision", revision, "--status", "403")
+    assert _run(GET, "-", *options, stdin=body)[0] == code
 
 
 def test_method_name_is_case_insensitive() -> None:

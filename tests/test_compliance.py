@@ -7,25 +7,28 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from conformance import schemas
 from conformance.compliance import (
-    BADGES_DIR,
     KNOWN_CLIENTS,
     RECORDS_DIR,
-    ClientRecord,
-    badge,
     compliance_command,
-    compliance_document,
     load_records,
-    publication,
-    render_markdown,
+    run_clients,
     trim_report,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
+from conformance.publication import (
+    BADGES_DIR,
+    ClientRecord,
+    badge,
+    compliance_document,
+    publication,
+    render_markdown,
+)
+from tests.fixtures.common import ROOT
 
 
 def _case(cid: str, outcome: str, level: str = "must", mode: str = "portal", message: str = ""):
@@ -156,6 +159,25 @@ def test_badge_color_follows_the_must_rate(
     assert document["message"].startswith(f"{everything[0]}/{sum(everything)} passed")
 
 
+@pytest.mark.parametrize(
+    ("run_json", "report_client", "message_end"),
+    [
+        ({"version": "1.3.2"}, {}, "(1.3.2)"),
+        ({}, {"version": "2.0"}, "(2.0)"),
+        ({}, {"version": None}, "must 100%"),
+    ],
+)
+def test_the_badge_carries_the_client_version(
+    run_json: dict[str, str], report_client: dict[str, str | None], message_end: str
+) -> None:
+    report = {**GOOD.report, "client": {**GOOD.report["client"], **report_client}}
+    record = ClientRecord(
+        GOOD.name, report, {k: v for k, v in GOOD.run.items() if k != "version"} | run_json, {}
+    )
+    client = compliance_document([record])["clients"][0]
+    assert client["badge"]["message"].endswith(message_end)
+
+
 def test_the_markdown_shows_clients_defects_and_the_matrix() -> None:
     text = render_markdown(compliance_document([GOOD, BAD]))
     assert "| `good` | good 1.0 | portal | status | 100% (2/2) |" in text
@@ -200,3 +222,36 @@ def test_the_command_wants_the_repository_root(tmp_path: Path) -> None:
     result = CliRunner().invoke(compliance_command, ["--root", str(tmp_path), "--no-run"])
     assert result.exit_code == 2
     assert "baselines/" in result.output
+
+
+def test_a_clients_findings_page_is_linked_from_its_section() -> None:
+    linked = ClientRecord(BAD.name, BAD.report, BAD.run, BAD.reasons, "bad.md")
+    document = compliance_document([GOOD, linked])
+    assert [c["findings"] for c in document["clients"]] == ["", "bad.md"]
+    text = render_markdown(document)
+    assert "### bad (bad 1.0)\n\nHow each defect shows on the wire" in text
+    assert "[`bad.md`](bad.md)" in text
+    assert text.count("How each defect shows on the wire") == 1
+
+
+def test_every_known_client_names_pages_and_harnesses_that_exist() -> None:
+    for client in KNOWN_CLIENTS:
+        if client.findings:
+            assert (ROOT / "docs" / client.findings).is_file(), client.name
+        if client.harness:
+            assert (ROOT / client.harness / "package-lock.json").is_file(), client.name
+            assert client.spec.startswith(f"cmd:node {client.harness}/"), client.name
+        if client.baseline:
+            assert (ROOT / client.baseline).is_file(), client.name
+
+
+def test_a_node_client_without_its_harness_installed_is_a_usage_error(tmp_path: Path) -> None:
+    node = [c for c in KNOWN_CLIENTS if c.harness is not None]
+    assert {c.name for c in node} == {"b24jssdk", "2bad-bitrix"}
+    with pytest.raises(click.UsageError) as caught:
+        run_clients(tmp_path, node)
+    message = caught.value.message
+    assert "not installed: @bitrix24/b24jssdk, @2bad/bitrix" in message
+    assert "npm ci --prefix harnesses/node-b24jssdk" in message
+    assert "npm ci --prefix harnesses/node-2bad-bitrix" in message
+    assert "pip install" not in message

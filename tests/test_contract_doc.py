@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.common import ROOT
 from tests.fixtures.contract_doc import (
     COLLECTORS,
     Citation,
@@ -17,7 +18,6 @@ from tests.fixtures.contract_doc import (
     sections_cited_in,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT / "CONTRACT.md"
 INDEX = parse_contract(CONTRACT.read_text(encoding="utf-8"))
 

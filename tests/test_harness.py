@@ -11,7 +11,6 @@ import shlex
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,9 +31,9 @@ from conformance.harness import (
 )
 from conformance.session import RunSession
 from conformance.transports import OFFLINE_HOST, StubTransport
+from tests.fixtures.common import ROOT
 from tests.fixtures.harnesses import SCRIPTED, scripted
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "c4n4ry-5ecret-01"
 TOKEN = "tok-c4n4ry-0001"
 GET = "crm.activity.badge.get"

@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,8 @@ from werkzeug.wrappers import Request, Response
 
 from conformance.api import ApiError, Outcome, Success, Target, TransportFailure
 from conformance.harness import HarnessFactory, HarnessPool, load_harness_factory
+from tests.fixtures.common import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "harnesses" / "python-minimal" / "harness.py"
 SECRET = "m1n1mal-5ecret-7"
 TOKEN = "tok-m1n1mal-0042"

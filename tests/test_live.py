@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from conformance import catalogue
+from conformance import error_catalogue
 from conformance.api import Redactor
 from conformance.live.budget import BudgetSettings, RequestBudget
 from conformance.live.drift import DriftCollector
@@ -285,22 +285,44 @@ def _exchange(method: str, status: int, body: Any, tag: str = "case") -> Exchang
 
 WIRE_WITNESSES = [
     pytest.param(entry, id=entry.id)
-    for entry in catalogue.drift_ledger()
+    for entry in error_catalogue.drift_ledger()
     if entry.witness is not None and entry.witness.valid_under == "wire"
 ]
 
 
 @pytest.mark.parametrize("entry", WIRE_WITNESSES)
-def test_each_ledger_witness_is_reported_as_its_own_drift(entry: catalogue.DriftEntry) -> None:
+def test_each_ledger_witness_is_reported_as_its_own_drift(
+    entry: error_catalogue.DriftEntry,
+) -> None:
     witness = entry.witness
     assert witness is not None
-    collector = DriftCollector(Redactor(()))
+    # Against the last docs revision that makes the claim.
+    collector = DriftCollector(Redactor(()), docs_revision=entry.observed_in[-1])
     collector.observe(_exchange(witness.method, witness.status, witness.body))
     assert entry.id in collector.items
     item = collector.items[entry.id]
     assert item.listed
     assert item.claim == entry.claim
     assert item.observations[0].first_case == "case"
+
+
+CLOSED_WIRE_WITNESSES = [p for p in WIRE_WITNESSES if p.values[0].closed_in is not None]
+
+
+@pytest.mark.parametrize("entry", CLOSED_WIRE_WITNESSES)
+def test_a_closed_entry_is_no_drift_against_the_newest_docs(
+    entry: error_catalogue.DriftEntry,
+) -> None:
+    witness = entry.witness
+    assert witness is not None
+    collector = DriftCollector(Redactor(()))
+    collector.observe(_exchange(witness.method, witness.status, witness.body))
+    assert collector.items == {}, "the docs that closed it agree with the wire"
+    document = collector.document("run")
+    assert document["docs_revision"] == error_catalogue.revision_ids()[-1]
+    assert {"id": entry.id, "closed_in": entry.closed_in, "claim": entry.claim} in document[
+        "closed"
+    ]
 
 
 def test_unknown_differences_are_reported_as_unlisted() -> None:

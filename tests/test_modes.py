@@ -10,18 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from conformance import case as case_module
 from conformance import reference
 from conformance.case import MODES, all_cases, case_by_id
-from conformance.cli import main
 from conformance.config import RUN_OPTIONS
 from conformance.engine import run_case
 from conformance.modes import CATALOGUE_MODES, MODE_NAMES, OFFLINE_MODES, make_transport
 from conformance.modes import MODES as REGISTRY
 from conformance.testing import MINIATURES
-from tests.fixtures.common import ROOT, run_in_mode
+from tests.fixtures.common import ROOT, cli, run_in_mode
 
 EVERYWHERE = [case for case in all_cases() if set(MODES) <= set(case.modes)]
 HARNESS = f"cmd:{sys.executable} {ROOT / 'harnesses' / 'python-minimal' / 'harness.py'}"
@@ -54,7 +53,7 @@ def test_every_mode_gives_the_same_outcome_per_case(name: str) -> None:
 
 
 def _run(*args: str) -> Result:
-    return CliRunner().invoke(main, ["run", *args], catch_exceptions=False)
+    return cli(["run", *args], catch_exceptions=False)
 
 
 def _report(directory: Path) -> dict[str, object]:
@@ -131,7 +130,7 @@ def test_a_failing_property_reruns_with_the_seed_it_drew(tmp_path: Path, profile
 
 
 def test_the_portal_command_is_registered() -> None:
-    result = CliRunner().invoke(main, ["portal", "--help"])
+    result = cli(["portal", "--help"])
     assert result.exit_code == 0
     assert "--tls" in result.output
 
@@ -157,7 +156,7 @@ def test_the_baseline_format_knows_every_mode() -> None:
 def test_run_offers_exactly_the_registry_s_modes() -> None:
     (mode_option,) = [option for option in RUN_OPTIONS if option.dest == "mode"]
     assert mode_option.choices == MODE_NAMES
-    result = CliRunner().invoke(main, ["run", "--mode", "carrier-pigeon"])
+    result = cli(["run", "--mode", "carrier-pigeon"])
     assert result.exit_code == 2
     assert all(name in result.output for name in MODE_NAMES)
 

@@ -10,13 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hatchling.builders.wheel import WheelBuilder
 
 from conformance import _data, schemas
-from conformance.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.fixtures.common import ROOT, cli
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +88,7 @@ def test_cli_reports_missing_data_as_a_usage_error(
     monkeypatch.setenv(_data.DATA_ENV_VAR, str(tmp_path))
     schemas.clear_caches()
     try:
-        result = CliRunner().invoke(
-            main, ["validate", "crm.activity.badge.list", "-"], input='{"result": true}'
-        )
+        result = cli(["validate", "crm.activity.badge.list", "-"], input='{"result": true}')
     finally:
         monkeypatch.delenv(_data.DATA_ENV_VAR)
         schemas.clear_caches()
@@ -130,8 +125,6 @@ def test_readme_test_command_is_what_ci_runs() -> None:
 def test_readme_validate_example_matches_the_output() -> None:
     block = re.search(r"\$ echo '(.+?)' \\\n.*?\n(stdin: .+?)\n```", _readme(), re.S)
     assert block, "the README's piped validate example is missing"
-    result = CliRunner().invoke(
-        main, ["validate", "crm.activity.badge.get", "-"], input=block.group(1)
-    )
+    result = cli(["validate", "crm.activity.badge.get", "-"], input=block.group(1))
     assert result.exit_code == 1
     assert result.stdout.rstrip("\n") == block.group(2)

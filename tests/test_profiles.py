@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conformance import catalogue, schemas
+from conformance import error_catalogue, schemas
 from conformance.validation import validate_response
 
 DATA = Path(__file__).parent / "data"
@@ -28,19 +28,25 @@ def _doc_examples(folder: str) -> list[Any]:
     return params
 
 
-def _assert_valid(method: str, body: Any, profile: str) -> None:
-    result = validate_response(method, body, profile=profile)  # type: ignore[arg-type]
+def _assert_valid(method: str, body: Any, profile: str, revision: str | None = None) -> None:
+    result = validate_response(method, body, profile=profile, docs_revision=revision)  # type: ignore[arg-type]
     assert result.valid, [v.as_dict() for v in result.violations]
 
 
+OLDEST, NEWEST = error_catalogue.revision_ids()[0], error_catalogue.revision_ids()[-1]
+
+
 @pytest.mark.parametrize(("method", "path"), _doc_examples("doc-examples"))
-def test_doc_page_examples_validate_under_docs(method: str, path: Path) -> None:
-    _assert_valid(method, json.loads(path.read_text(encoding="utf-8")), "docs")
+def test_doc_page_examples_validate_under_docs_at_their_revision(method: str, path: Path) -> None:
+    _assert_valid(method, json.loads(path.read_text(encoding="utf-8")), "docs", OLDEST)
 
 
 @pytest.mark.parametrize(("method", "path"), _doc_examples("doc-examples-later"))
-def test_later_doc_revision_examples_validate_under_wire(method: str, path: Path) -> None:
-    _assert_valid(method, json.loads(path.read_text(encoding="utf-8")), "wire")
+@pytest.mark.parametrize("profile", schemas.PROFILES)
+def test_later_doc_revision_examples_validate_under_wire_and_the_newest_docs(
+    method: str, path: Path, profile: str
+) -> None:
+    _assert_valid(method, json.loads(path.read_text(encoding="utf-8")), profile, NEWEST)
 
 
 @pytest.mark.parametrize("profile", schemas.PROFILES)
@@ -86,7 +92,7 @@ def test_observed_shapes_validate_under_wire(method: str, body: Any) -> None:
     _assert_valid(method, body, "wire")
 
 
-SCHEMA_DRIFT = [e for e in catalogue.drift_ledger() if e.witness is not None]
+SCHEMA_DRIFT = [e for e in error_catalogue.drift_ledger() if e.witness is not None]
 
 
 def test_ledger_has_witnessed_entries_for_both_directions() -> None:
@@ -95,15 +101,27 @@ def test_ledger_has_witnessed_entries_for_both_directions() -> None:
 
 
 @pytest.mark.parametrize("entry", SCHEMA_DRIFT, ids=lambda e: e.id)
-def test_drift_witness_passes_one_profile_and_fails_the_other(entry: catalogue.DriftEntry) -> None:
+def test_drift_witness_passes_one_profile_and_fails_the_other(
+    entry: error_catalogue.DriftEntry,
+) -> None:
     witness = entry.witness
     assert witness is not None
+    # The claim is the docs' at the last revision that makes it.
+    revision = entry.observed_in[-1]
     holds = validate_response(
-        witness.method, witness.body, profile=witness.valid_under, status=witness.status
+        witness.method,
+        witness.body,
+        profile=witness.valid_under,
+        status=witness.status,
+        docs_revision=revision,
     )
     assert holds.valid, [v.as_dict() for v in holds.violations]
     breaks = validate_response(
-        witness.method, witness.body, profile=witness.invalid_under, status=witness.status
+        witness.method,
+        witness.body,
+        profile=witness.invalid_under,
+        status=witness.status,
+        docs_revision=revision,
     )
     assert breaks.violations, f"{entry.id}: the witness also holds under {witness.invalid_under}"
     for violation in breaks.violations:
@@ -112,6 +130,44 @@ def test_drift_witness_passes_one_profile_and_fails_the_other(entry: catalogue.D
         )
 
 
+CLOSED_WITNESSED = [e for e in SCHEMA_DRIFT if e.closed_in is not None]
+
+
+def test_the_ledger_has_closed_entries_with_witnesses() -> None:
+    assert {e.id for e in CLOSED_WITNESSED} >= {"list.total", "status.portal-deleted"}
+
+
+@pytest.mark.parametrize("entry", CLOSED_WITNESSED, ids=lambda e: e.id)
+def test_a_closed_entry_agrees_with_the_wire_at_its_closing_revision(
+    entry: error_catalogue.DriftEntry,
+) -> None:
+    witness = entry.witness
+    assert witness is not None
+    assert entry.closed_in is not None
+    verdict = {
+        profile: validate_response(
+            witness.method,
+            witness.body,
+            profile=profile,
+            status=witness.status,
+            docs_revision=entry.closed_in if profile == "docs" else None,
+        ).valid
+        for profile in schemas.PROFILES
+    }
+    assert verdict["docs"] == verdict["wire"], f"{entry.id}: still drift at {entry.closed_in}"
+    assert not entry.open_at(entry.closed_in)
+    assert entry.open_at(entry.observed_in[-1])
+
+
+def test_every_open_entry_was_observed_in_the_newest_revision_or_not_rechecked() -> None:
+    # An open entry observed only in an older revision is one nobody checked against the
+    # newest pages: the listing shows it as such, it is never silently closed.
+    for entry in error_catalogue.drift_ledger():
+        assert entry.observed_in[0] == OLDEST, entry.id
+        if entry.closed_in is not None:
+            assert NEWEST not in entry.observed_in, entry.id
+
+
 def test_ledger_ids_are_unique() -> None:
-    ids = [e.id for e in catalogue.drift_ledger()]
+    ids = [e.id for e in error_catalogue.drift_ledger()]
     assert len(ids) == len(set(ids))

@@ -22,11 +22,11 @@ from conformance.case import OFFLINE_MODES, ScriptedResponse, case_by_id
 from conformance.cassettes import cassette_text
 from conformance.engine import run_case
 from conformance.properties import (
-    EXAMPLE_TRANSPORTS,
     HYPOTHESIS_PROFILES,
     NOT_SHRUNK_EXPECTED,
     PROPERTIES,
     client_spec,
+    example_transport,
     register_profiles,
     run_property,
 )
@@ -256,9 +256,9 @@ def test_replay_cannot_express_a_body_that_spells_a_placeholder(placeholder: str
         responses=(ScriptedResponse(status=200, body={"result": placeholder, "time": {}}),),
     )
     spelled = replace(case, steps=(step,))
-    with pytest.raises(UnsatisfiedAssumption), EXAMPLE_TRANSPORTS["replay"](spelled):
+    with pytest.raises(UnsatisfiedAssumption), example_transport("replay")(spelled):
         pass
-    with EXAMPLE_TRANSPORTS["stub"](spelled) as transport:
+    with example_transport("stub")(spelled) as transport:
         assert transport.name == "stub"
 
 

@@ -6,18 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from jsonschema import Draft202012Validator
 
 from conformance import _data
-from conformance.cli import main
 from conformance.properties import NOT_SHRUNK_EXPECTED
+from tests.fixtures.common import cli
 
 ONE_CASE = ["--case", "get.not-found"]
 
 
 def _run(*args: str) -> Result:
-    return CliRunner().invoke(main, ["run", *args], catch_exceptions=False)
+    return cli(["run", *args], catch_exceptions=False)
 
 
 def _report(directory: Path) -> dict[str, object]:

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from conformance.cli import main
 from conformance.runner import AUTO_MAX_PROCESSES, AUTO_MIN_ITEMS, choose_processes
+from tests.fixtures.common import cli
 
 SELECTION = ["-k", "get. or list. or state. or transport.html", "--no-properties"]
 
@@ -36,7 +35,7 @@ def test_workers_give_the_same_outcomes_as_a_serial_run(tmp_path: Path) -> None:
             str(tmp_path / name),
             *extra,
         ]
-        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        result = cli(args, catch_exceptions=False)
         assert result.exit_code == 1, result.output
     serial, parallel = _outcomes(tmp_path / "serial"), _outcomes(tmp_path / "parallel")
     assert len(serial) > 60
@@ -47,15 +46,13 @@ def test_workers_give_the_same_outcomes_as_a_serial_run(tmp_path: Path) -> None:
 
 
 def test_a_broken_adapter_still_exits_3_with_workers() -> None:
-    result = CliRunner().invoke(
-        main, ["run", "-n", "2", "--client", "tests.fixtures.adapters:no_call"]
-    )
+    result = cli(["run", "-n", "2", "--client", "tests.fixtures.adapters:no_call"])
     assert result.exit_code == 3
     assert "the adapter has no 'call'" in result.stderr
 
 
 def test_a_live_run_refuses_workers() -> None:
-    result = CliRunner().invoke(main, ["run", "-n", "2", "--mode", "live"])
+    result = cli(["run", "-n", "2", "--mode", "live"])
     assert result.exit_code == 2
     assert "a live run cannot be split" in result.stderr
 
@@ -91,5 +88,5 @@ def test_a_run_picks_its_worker_processes(
 
 
 def test_a_live_run_may_ask_to_be_serial() -> None:
-    result = CliRunner().invoke(main, ["run", "-n", "0", "--mode", "live"])
+    result = cli(["run", "-n", "0", "--mode", "live"])
     assert "a live run cannot be split" not in result.stderr

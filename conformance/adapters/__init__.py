@@ -3,12 +3,23 @@
 - ``conformance.adapters.b24pysdk:factory``: b24pysdk, the official SDK (extra ``b24pysdk``);
 - ``conformance.adapters.fast_bitrix24:factory``: fast-bitrix24's ``call(raw=True)``, and
   ``...:factory_default``: its default ``call``/``get_all`` (extra ``fast-bitrix24``).
+- ``conformance.adapters.a24wh_rest:factory``: a24wh's ``request24`` (extra ``a24wh``).
 
 An adapter translates what its client hands an application into outcomes; it never reads the
 HTTP exchange behind the client's back. Each one's known defects are in ``baselines/``.
 """
 
 from __future__ import annotations
+
+from importlib import metadata
+
+
+def installed_version(distribution: str) -> str | None:
+    """The installed version of a client's distribution, the adapter's ``version``."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def missing_extra(module: str, package: str, extra: str, cause: ImportError) -> ImportError:

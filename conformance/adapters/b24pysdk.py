@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from conformance.adapters import missing_extra
+from conformance.adapters import installed_version, missing_extra
 from conformance.api import ApiError, Outcome, Success, Target, TransportFailure
 
 try:
@@ -80,6 +80,7 @@ class B24PySdkAdapter:
     """b24pysdk's typed request objects, reported as outcomes."""
 
     name = "b24pysdk"
+    version = installed_version("b24pysdk")
     capabilities = frozenset({"status", "time", "total", "oauth", "retry"})
 
     def __init__(self, target: Target) -> None:

@@ -46,7 +46,7 @@ import threading
 from collections.abc import Coroutine, Iterator, Mapping
 from typing import Any, Final
 
-from conformance.adapters import missing_extra
+from conformance.adapters import installed_version, missing_extra
 from conformance.api import ApiError, Outcome, Success, Target, TransportFailure
 
 try:
@@ -73,6 +73,7 @@ class FastBitrix24Adapter:
     """fast-bitrix24's ``call(raw=True)``: the parsed body, read as an envelope."""
 
     name = "fast-bitrix24"
+    version = installed_version("fast-bitrix24")
     capabilities = frozenset({"status", "time", "total", "oauth", "retry"})
 
     def __init__(self, target: Target) -> None:

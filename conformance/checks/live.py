@@ -13,12 +13,8 @@ from typing import Any
 from conformance.api import Success
 from conformance.checks._registry import CheckContext, ExchangeContext, check
 from conformance.live.cases import LiveCase
-from conformance.results import Failure
+from conformance.results import Failure, normalised
 from conformance.validation import validate_response
-
-
-def _normalised(value: Any) -> Any:
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
 def _key(badge: Any) -> str:
@@ -48,8 +44,8 @@ def check_own_badges(context: CheckContext) -> Iterator[Failure]:
             )
             continue
         ours = [b for b in badges if isinstance(b, dict) and b.get("code") in case.codes]
-        want = sorted((_normalised(b) for b in expected), key=_key)
-        got = sorted((_normalised(b) for b in ours), key=_key)
+        want = sorted((normalised(b) for b in expected), key=_key)
+        got = sorted((normalised(b) for b in ours), key=_key)
         if want != got:
             yield Failure(
                 "outcome.own-badges",

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from conformance import __version__, catalogue, schemas
+from conformance import __version__, error_catalogue, schemas
 from conformance.api import Redactor
-from conformance.catalogue import DriftEntry
+from conformance.error_catalogue import DriftEntry
 from conformance.live.gateway import ADD, DELETE, Exchange
 from conformance.validation import Violation, classify_envelope, validate_response
 from conformance.wire import decode_request
@@ -71,11 +71,13 @@ class DriftItem:
 
 
 def _ledger_by_location() -> dict[str, DriftEntry]:
-    return {location: entry for entry in catalogue.drift_ledger() for location in entry.fails_at}
+    return {
+        location: entry for entry in error_catalogue.drift_ledger() for location in entry.fails_at
+    }
 
 
 def _ledger(entry_id: str) -> DriftEntry:
-    return next(e for e in catalogue.drift_ledger() if e.id == entry_id)
+    return next(e for e in error_catalogue.drift_ledger() if e.id == entry_id)
 
 
 def _iso(wall: float) -> str:
@@ -85,7 +87,9 @@ def _iso(wall: float) -> str:
 class DriftCollector:
     """Collects drift from the portal's answers, one exchange at a time."""
 
-    def __init__(self, redact: Redactor) -> None:
+    def __init__(self, redact: Redactor, docs_revision: str | None = None) -> None:
+        #: the docs revision the answers are held against (None: the newest kept)
+        self.revision = error_catalogue.docs_revision(docs_revision).id
         self.items: dict[str, DriftItem] = {}
         self.checked = 0
         self._redact = redact
@@ -102,7 +106,9 @@ class DriftCollector:
             return  # not an envelope at all: a wire failure, reported with the case
         self.checked += 1
         method, status = exchange.api_method, exchange.status
-        docs = validate_response(method, body, profile="docs", status=status).violations
+        docs = validate_response(
+            method, body, profile="docs", status=status, docs_revision=self.revision
+        ).violations
         wire = validate_response(method, body, profile="wire", status=status).violations
         broken = {(v.path, v.keyword) for v in wire}
         for violation in docs:
@@ -143,18 +149,22 @@ class DriftCollector:
 
     def _code_drift(self, exchange: Exchange, code: Any) -> None:
         method = exchange.api_method or ""
-        if code is None or isinstance(code, dict) or catalogue.errors_for(code, method, "docs"):
+        if (
+            code is None
+            or isinstance(code, dict)
+            or error_catalogue.errors_for(code, method, "docs", self.revision)
+        ):
             return
         shown = json.dumps(code)
-        if catalogue.errors_for(code, method, "wire"):
+        if error_catalogue.errors_for(code, method, "wire"):
             item = _item(_ledger(UNDOCUMENTED_CODES))
         else:
             item = DriftItem(
-                id=f"unlisted:code:{catalogue.code_key(code)}",
+                id=f"unlisted:code:{error_catalogue.code_key(code)}",
                 kind="catalogue",
                 listed=False,
                 claim=f"{method} answers the error codes its page and the system errors list",
-                documented_at=catalogue.ERRORS_FILE,
+                documented_at=error_catalogue.ERRORS_FILE,
                 contract=["2.4"],
                 ledger_says="(a code neither profile of the error catalogue knows)",
             )
@@ -173,14 +183,23 @@ class DriftCollector:
         if exchange.api_method == DELETE:
             if body.get("result") is True:
                 self._deleted.add(code)
-            elif body.get("error") == "NOT_FOUND" and code in self._deleted:
+            elif (
+                body.get("error") == "NOT_FOUND"
+                and code in self._deleted
+                and _ledger(DELETE_IDEMPOTENCE).open_at(self.revision)
+            ):
                 self._add(
                     _item(_ledger(DELETE_IDEMPOTENCE)),
                     exchange,
                     "a second delete of one code",
                     "HTTP 400 NOT_FOUND",
                 )
-        if exchange.api_method == ADD and "result" in body and decoded.path_kind == "webhook":
+        if (
+            exchange.api_method == ADD
+            and "result" in body
+            and decoded.path_kind == "webhook"
+            and _ledger(APP_CONTEXT).open_at(self.revision)
+        ):
             self._add(
                 _item(_ledger(APP_CONTEXT)), exchange, "an add through a webhook", "a success"
             )
@@ -204,8 +223,15 @@ class DriftCollector:
             "generated": datetime.now(UTC).isoformat(timespec="seconds"),
             "run": run_id,
             "profiles": {"documented": "docs", "observed": "wire"},
+            "docs_revision": self.revision,
             "responses_checked": self.checked,
             "entries": entries,
+            # Ledger entries the docs at this revision have closed: not drift any more.
+            "closed": [
+                {"id": e.id, "closed_in": e.closed_in, "claim": e.claim}
+                for e in error_catalogue.drift_ledger()
+                if not e.open_at(self.revision)
+            ],
         }
 
     def write(self, directory: Path, run_id: str) -> list[Path]:
@@ -259,11 +285,19 @@ def render_markdown(document: dict[str, Any]) -> str:
         "",
         f"Run {document['run']}, suite {document['suite']['version']}, generated "
         f"{document['generated']}. {document['responses_checked']} portal answers were checked "
-        "against the `docs` profile (what the doc pages say). Each difference below is allowed "
+        f"against the `docs` profile (what the doc pages say, at docs revision "
+        f"{document.get('docs_revision', '?')}). Each difference below is allowed "
         "by the `wire` profile (what portals send), so it is drift, not a failure; answers that "
         "break the `wire` profile are failures of the portal and are in report.md.",
         "",
     ]
+    closed = document.get("closed", [])
+    if closed:
+        lines += [
+            f"Closed by the docs ({len(closed)} ledger entries; `b24-conformance drift` lists "
+            "all): " + ", ".join(f"{c['id']} (in {c['closed_in']})" for c in closed) + ".",
+            "",
+        ]
     if not document["entries"]:
         lines.append("No drift: every answer matched the docs.")
         return "\n".join(lines) + "\n"

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from conformance.api import ApiError, Success, TransportFailure
 from conformance.properties.exchanges import (
-    EXAMPLE_TRANSPORTS,
     Exchange,
     clip,
     error_exchanges,
+    example_modes,
     fidelity_exchanges,
     garbage_exchanges,
     success_exchanges,
@@ -57,7 +57,7 @@ class ScriptedProperty:
 
     @property
     def modes(self) -> tuple[str, ...]:
-        return tuple(EXAMPLE_TRANSPORTS)
+        return example_modes()
 
 
 @dataclass(frozen=True)

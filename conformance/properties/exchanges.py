@@ -12,22 +12,20 @@ from typing import Any, Final
 from hypothesis import reject
 from hypothesis import strategies as st
 
-from conformance import catalogue, schemas
+from conformance import error_catalogue, schemas
 from conformance import strategies as gen
-from conformance.api import Target
 from conformance.case import Case, ScriptedResponse
+from conformance.modes import MODES, TransportOptions, make_transport
 from conformance.transports import (
     SECRET_PLACEHOLDER,
     TOKEN_PLACEHOLDER,
     ReplayTransport,
-    StubTransport,
     Transport,
     memory_cassette,
 )
 from conformance.wire import php_json
 
 __all__ = [
-    "EXAMPLE_TRANSPORTS",
     "GARBAGE_CONTENT_TYPES",
     "GARBAGE_STATUSES",
     "SAMPLE_TIME",
@@ -35,7 +33,8 @@ __all__ = [
     "Exchange",
     "clip",
     "error_exchanges",
-    "example_transport_for",
+    "example_modes",
+    "example_transport",
     "fidelity_exchanges",
     "garbage_exchanges",
     "success_exchanges",
@@ -71,12 +70,7 @@ ExampleTransport = Callable[[Case], AbstractContextManager[Transport]]
 
 
 @contextmanager
-def _stub(case: Case) -> Iterator[Transport]:
-    yield StubTransport()
-
-
-@contextmanager
-def _replay(case: Case) -> Iterator[Transport]:
+def _replay_example(case: Case) -> Iterator[Transport]:
     from conformance.cassettes import cassette_text
 
     # vcrpy swaps the secret placeholders for the run's values everywhere in a cassette, so a
@@ -88,34 +82,22 @@ def _replay(case: Case) -> Iterator[Transport]:
         yield ReplayTransport(cassette=name)
 
 
-#: mode -> a context manager giving a fresh transport for one generated Case. Plug a portal
-#: transport in with ``EXAMPLE_TRANSPORTS["portal"] = maker``; scripted properties then run there.
-@contextmanager
-def _portal(case: Case) -> Iterator[Transport]:
-    from conformance.portal.transport import PortalTransport
-
-    yield PortalTransport()
+def example_modes() -> tuple[str, ...]:
+    """The modes scripted properties run in: every mode of the registry that serves cases."""
+    return tuple(name for name, entry in MODES.items() if entry.catalogue)
 
 
-EXAMPLE_TRANSPORTS: dict[str, ExampleTransport] = {
-    "stub": _stub,
-    "replay": _replay,
-    "portal": _portal,
-}
+def example_transport(mode: str, *, tls: bool = False) -> ExampleTransport:
+    """A maker of a fresh transport of ``mode`` for one generated case: the registry's own
+    transport, but for replay, which plays each example from a cassette held in memory."""
+    if mode == "replay":
+        return _replay_example
 
+    @contextmanager
+    def fresh(case: Case) -> Iterator[Transport]:
+        yield make_transport(mode, TransportOptions(tls=tls))
 
-@contextmanager
-def _portal_tls(case: Case) -> Iterator[Transport]:
-    from conformance.portal.transport import PortalTransport
-
-    yield PortalTransport(tls=True)
-
-
-def example_transport_for(mode: str, target: Target | None) -> ExampleTransport | None:
-    """An https portal for a run's examples when the run's portal is one (its target carries a
-    CA bundle), so clients that only speak https take part (``--tls``); else None: the mode's."""
-    https = mode == "portal" and target is not None and target.ca_bundle is not None
-    return _portal_tls if https and EXAMPLE_TRANSPORTS.get(mode) is _portal else None
+    return fresh
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,8 +154,8 @@ def _waited_on(code: object) -> bool:
     # Retried codes are the retry.* cases' concern: a retrying client would sleep here.
     return any(
         entry.retry in ("backoff", "after-operating-reset")
-        for entry in catalogue.error_catalogue()
-        if catalogue.code_key(entry.code) == catalogue.code_key(code)
+        for entry in error_catalogue.error_catalogue()
+        if error_catalogue.code_key(entry.code) == error_catalogue.code_key(code)
     )
 
 

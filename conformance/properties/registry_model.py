@@ -3,34 +3,13 @@ be. conformance.machine drives the calls and raises on the failures these return
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from conformance.api import ApiError, Outcome, Success, TransportFailure
+from conformance.api import ApiError, Outcome, Success
 from conformance.properties.definitions import BADGE_REGISTRY
-from conformance.results import Failure
+from conformance.results import Failure, describe_outcome, normalised, show
 
 __all__ = ["judge_error", "judge_success", "judge_total", "listed_badges"]
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _describe(outcome: object) -> str:
-    if isinstance(outcome, Success):
-        total = f", total={outcome.total}" if outcome.total is not None else ""
-        return f"Success(result={_show(outcome.result)}{total})"
-    if isinstance(outcome, ApiError):
-        return f"ApiError(code={outcome.code!r}, status={outcome.status})"
-    if isinstance(outcome, TransportFailure):
-        return f"TransportFailure(kind={outcome.kind!r}, status={outcome.status})"
-    return f"not an outcome: {type(outcome).__name__}"
-
-
-def _normalised(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 def _failure(fact: str, expected: str, actual: str, hint: str) -> Failure:
@@ -39,10 +18,10 @@ def _failure(fact: str, expected: str, actual: str, hint: str) -> Failure:
 
 def judge_success(fact: str, outcome: Outcome, result: Any) -> Failure | None:
     """The model's judgement of an answer that must be a Success with this result."""
-    if isinstance(outcome, Success) and _normalised(outcome.result) == _normalised(result):
+    if isinstance(outcome, Success) and normalised(outcome.result) == normalised(result):
         return None
     hint = "the registry answers what was stored, language maps as maps"
-    return _failure(fact, f"Success(result={_show(result)})", _describe(outcome), hint)
+    return _failure(fact, f"Success(result={show(result)})", describe_outcome(outcome), hint)
 
 
 def judge_error(
@@ -58,7 +37,7 @@ def judge_error(
         return None
     shown_status = f", status={status}" if "status" in capabilities else ""
     hint = "CONTRACT.md 1.1 to 1.4: the portal's errors, codes kept as sent"
-    return _failure(fact, f"ApiError(code={code!r}{shown_status})", _describe(outcome), hint)
+    return _failure(fact, f"ApiError(code={code!r}{shown_status})", describe_outcome(outcome), hint)
 
 
 def judge_total(outcome: Outcome, capabilities: frozenset[str]) -> Failure | None:

@@ -23,10 +23,10 @@ from conformance.case import MODES, Case, RequestCount, Step, Timing, expectatio
 from conformance.engine import mode_reason, run_case
 from conformance.properties.definitions import MachineProperty, ScriptedProperty, property_by_id
 from conformance.properties.exchanges import (
-    EXAMPLE_TRANSPORTS,
     ExampleTransport,
     Exchange,
-    example_transport_for,
+    example_modes,
+    example_transport,
 )
 from conformance.properties.profiles import (
     DEFAULT_PROFILE,
@@ -34,7 +34,7 @@ from conformance.properties.profiles import (
     choose_seed,
     hypothesis_profile,
 )
-from conformance.results import DEFAULT_DEADLINE, CaseResult, Failure
+from conformance.results import DEFAULT_DEADLINE, CaseResult, Failure, conclude
 
 __all__ = ["client_spec", "judge_example", "rerun_command", "run_property"]
 
@@ -106,9 +106,9 @@ def _case(prop: ScriptedProperty, exchange: Exchange) -> Case:
         level=prop.level,
         source="server",
         contract=prop.contract,
-        checks=(),
+        contract_checks=(),
         needs=frozenset(),
-        modes=tuple(EXAMPLE_TRANSPORTS),  # type: ignore[arg-type]
+        modes=example_modes(),
         auth="webhook",
         steps=(step,),
         file="(generated)",
@@ -139,7 +139,7 @@ def _run_example(
         made.append(_Recording(factory(target)))
         return made[-1]
 
-    with (transports or EXAMPLE_TRANSPORTS[mode])(case) as transport:
+    with (transports or example_transport(mode))(case) as transport:
         result = run_case(
             case, recording, mode, transport=transport, deadline=deadline, rerun=rerun
         )
@@ -287,7 +287,9 @@ def run_property(
             rerun=rerun,
             shrink=shrink,
         )
-    transports = example_transport_for(mode, target)
+    # An https portal for the examples when the run's is one (its target carries a CA bundle).
+    https = mode == "portal" and target is not None and target.ca_bundle is not None
+    transports = example_transport(mode, tls=https)
     return _run_scripted(
         prop, factory, mode, options, chosen, deadline, rerun, result, profile, transports, shrink
     )
@@ -325,8 +327,8 @@ def _run_scripted(
     if minimal is None:
         result.message = f"passed {found_after} generated examples ({about})"
         return result
-    result.outcome = "errored" if minimal.crash else "failed"
-    result.failures = list(minimal.failures)
+    # Through the one verdict: an escaped exception errors the property, a failure fails it.
+    conclude(result, minimal.failures, _as_shown, escaped=minimal.crash or None)
     result.reproduction = minimal.reproduction
     headline = minimal.crash or (minimal.failures[0].title if minimal.failures else "")
     result.message = "\n".join(
@@ -380,3 +382,8 @@ def _falsify(
     if minimal is None:
         return found, found_after, "not shrunk: the failure did not happen again (flaky client?)"
     return minimal, found_after, f"shrunk with the same seed ({tally.examples} examples in all)"
+
+
+def _as_shown(text: str) -> str:
+    # The examples ran through run_case, which redacted every failure already.
+    return text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import _data, catalogue, schemas
+from conformance import _data, error_catalogue, schemas
 
 # Every code CONTRACT.md sections 1 and 2.4 name, as the server sends it.
 CONTRACT_CODES = [
@@ -21,11 +21,13 @@ CONTRACT_CODES = [
 
 @pytest.mark.parametrize("code", CONTRACT_CODES)
 def test_every_contract_code_is_catalogued(code: object) -> None:
-    assert catalogue.code_key(code) in {catalogue.code_key(c) for c in catalogue.known_codes()}
+    assert error_catalogue.code_key(code) in {
+        error_catalogue.code_key(c) for c in error_catalogue.known_codes()
+    }
 
 
 def test_code_and_kind_pairs_are_unique() -> None:
-    pairs = [(catalogue.code_key(e.code), e.kind) for e in catalogue.error_catalogue()]
+    pairs = [(error_catalogue.code_key(e.code), e.kind) for e in error_catalogue.error_catalogue()]
     assert len(pairs) == len(set(pairs))
 
 
@@ -41,13 +43,13 @@ def test_code_and_kind_pairs_are_unique() -> None:
     ],
 )
 def test_retry_rules_follow_contract_section_4(code: object, method: str, retry: str) -> None:
-    entries = catalogue.errors_for(code, method, "wire")
+    entries = error_catalogue.errors_for(code, method, "wire")
     assert {e.retry for e in entries} == {retry}
 
 
 def test_access_denied_means_two_things() -> None:
-    add = catalogue.errors_for("ACCESS_DENIED", "crm.activity.badge.add", "wire")
-    get = catalogue.errors_for("ACCESS_DENIED", "crm.activity.badge.get", "wire")
+    add = error_catalogue.errors_for("ACCESS_DENIED", "crm.activity.badge.add", "wire")
+    get = error_catalogue.errors_for("ACCESS_DENIED", "crm.activity.badge.get", "wire")
     assert {e.kind for e in add} == {"method", "system"}
     assert {e.kind for e in get} == {"system"}
     assert 400 not in {s for e in get for s in e.statuses["wire"]}
@@ -55,7 +57,9 @@ def test_access_denied_means_two_things() -> None:
 
 @pytest.mark.parametrize("method", schemas.METHODS)
 def test_string_and_number_forms_name_the_same_entry(method: str) -> None:
-    assert catalogue.errors_for(100, method, "wire") == catalogue.errors_for("100", method, "wire")
+    assert error_catalogue.errors_for(100, method, "wire") == error_catalogue.errors_for(
+        "100", method, "wire"
+    )
 
 
 def test_a_broken_catalogue_is_reported_with_its_path(
@@ -65,15 +69,15 @@ def test_a_broken_catalogue_is_reported_with_its_path(
 
     def broken(relative: str) -> object:
         document = real(relative)
-        if relative == catalogue.ERRORS_FILE:
+        if relative == error_catalogue.ERRORS_FILE:
             document = {**document, "errors": [{**document["errors"][0], "retry": "sometimes"}]}
         return document
 
     monkeypatch.setattr(_data, "read_schema_file", broken)
-    catalogue.error_catalogue.cache_clear()
+    error_catalogue.error_catalogue.cache_clear()
     try:
-        with pytest.raises(catalogue.CatalogueError, match=r"\$\.errors\[0\]\.retry"):
-            catalogue.error_catalogue()
+        with pytest.raises(error_catalogue.CatalogueError, match=r"\$\.errors\[0\]\.retry"):
+            error_catalogue.error_catalogue()
     finally:
         monkeypatch.undo()
-        catalogue.error_catalogue.cache_clear()
+        error_catalogue.error_catalogue.cache_clear()

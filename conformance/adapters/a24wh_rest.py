@@ -1,0 +1,134 @@
+"""a24wh's ``request24`` (``--client conformance.adapters.a24wh_rest:factory``).
+
+Named ``a24wh_rest`` (after the client's module ``a24wh.rest``), not ``a24wh``, so that the
+adapter never stands in for the client package, whatever ends up on ``sys.path``.
+
+What it maps. Each call is ``request24(method, params, webhook_url, timeout=...)``: one POST
+of the params as JSON to ``{webhook}{method}.json``. request24 never raises; it returns a dict,
+and that dict is all an application gets:
+
+- no ``error_result`` key -> ``Success(result, time, total)`` from the dict. request24 returns
+  a 200 body that is a JSON object as it is (so an object that is no envelope, or one whose
+  ``error`` is falsy, ``""`` or ``0``, comes back as a success without ``result``), and wraps
+  any other JSON value as ``{"result": value}``;
+- ``error_type`` ``bitrix_error`` (a 200 body with a truthy ``error``) -> ``ApiError(error_code,
+  error_message, status_code)``: the client's ``error_code`` is ``str(error)``;
+- ``error_type`` ``http_error`` (any status but 200) -> ``ApiError(error_code, error_message,
+  status_code)``: here the client's ``error_code`` is the HTTP status as text (``"400"``) and
+  its message ``"Bitrix24 returned HTTP 400."``; the portal's envelope is only in the dict's
+  ``details``, which the client does not interpret, so neither does the adapter;
+- ``invalid_json`` (a 200 body that is not JSON, an empty one included) ->
+  ``TransportFailure("non-json", details, 200)``;
+- ``timeout_error`` -> ``TransportFailure("timeout")``; ``transport_error`` (any other
+  ``requests`` exception, named in ``error_code``) -> ``TransportFailure("redirect")`` for
+  ``TooManyRedirects``, ``TransportFailure("connection")`` otherwise;
+- ``unexpected_error`` (request24 caught an exception of its own) and ``configuration_error``
+  (request24 refused the call before sending) -> raised as :class:`A24whSwallowedError`: the
+  client failed inside, and the case is *errored* as it would be had the client not swallowed
+  the exception.
+
+Texts are the client's own (``error_message``, ``details``), handed on as they are: where the
+client puts the webhook URL, secret and all, into ``details`` (``str()`` of a ``requests``
+exception) or into its log, the suite's secret checks see it as an application would.
+
+Capabilities: ``status`` (``status_code``), ``time`` and ``total`` (the success dict is the
+envelope), ``retry`` (request24 retries HTTP 429, 500, 502, 503 and 504 itself). Webhook only:
+request24 has no OAuth mode, so no ``oauth``.
+
+Knobs: none. The client's retry settings (3 retries, a fixed 1 s delay) come from environment
+variables read on every call; they stay at their defaults, so the request counts and waits the
+cases see are a24wh's own. ``timeout`` is ``Target.timeout`` (request24's default is 60 s).
+The portal's CA (``--tls``) reaches ``requests`` through ``REQUESTS_CA_BUNDLE``, set around
+each call.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from conformance.adapters import missing_extra
+from conformance.api import ApiError, Outcome, Success, Target, TransportFailure
+
+try:
+    # a24wh ships no py.typed marker: everything it gives is Any to mypy.
+    from a24wh import request24
+except ImportError as exc:
+    raise missing_extra(__name__, "a24wh", "a24wh", exc) from None
+
+_CA_LOCK = threading.Lock()
+
+
+class A24whSwallowedError(RuntimeError):
+    """request24 caught an exception of its own, or refused the call, and returned it as a dict."""
+
+
+@contextmanager
+def _trusting(ca_bundle: str | None) -> Iterator[None]:
+    """``requests`` (under a24wh) trusts ``ca_bundle`` for the duration of one call."""
+    if ca_bundle is None:
+        yield
+        return
+    with _CA_LOCK:
+        previous = os.environ.get("REQUESTS_CA_BUNDLE")
+        os.environ["REQUESTS_CA_BUNDLE"] = ca_bundle
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("REQUESTS_CA_BUNDLE", None)
+            else:
+                os.environ["REQUESTS_CA_BUNDLE"] = previous
+
+
+class A24whAdapter:
+    """a24wh's ``request24``: its returned dict, read by its ``error_type``."""
+
+    name = "a24wh"
+    capabilities = frozenset({"status", "time", "total", "retry"})
+
+    def __init__(self, target: Target) -> None:
+        self._webhook_url = target.base_url
+        self._timeout = target.timeout
+        self._ca_bundle = target.ca_bundle
+
+    def call(self, method: str, params: Mapping[str, Any]) -> Outcome:
+        with _trusting(self._ca_bundle):
+            answer = request24(method, dict(params), self._webhook_url, timeout=self._timeout)
+        if not isinstance(answer, dict):
+            raise A24whSwallowedError(f"request24 returned {type(answer).__name__}, not a dict")
+        if "error_result" not in answer:
+            total = answer.get("total")
+            timing = answer.get("time")
+            return Success(
+                answer.get("result"),
+                timing if isinstance(timing, dict) else None,
+                total if isinstance(total, int) and not isinstance(total, bool) else None,
+            )
+        return self._from_error(answer)
+
+    def _from_error(self, answer: Mapping[str, Any]) -> Outcome:
+        kind = answer.get("error_type")
+        code = answer.get("error_code")
+        message = str(answer.get("error_message", ""))
+        status = answer.get("status_code")
+        status = status if isinstance(status, int) else None
+        details = str(answer.get("details", ""))
+        if kind in ("bitrix_error", "http_error"):
+            return ApiError(code, message, status)
+        if kind == "invalid_json":
+            return TransportFailure("non-json", f"{message} {details}".strip(), status)
+        if kind == "timeout_error":
+            return TransportFailure("timeout", f"{message} {details}".strip(), status)
+        if kind == "transport_error":
+            failure = "redirect" if code == "TooManyRedirects" else "connection"
+            return TransportFailure(failure, f"{code}: {message} {details}".strip(), status)
+        raise A24whSwallowedError(f"request24 returned {kind} {code}: {message} {details}".strip())
+
+
+def factory(target: Target) -> A24whAdapter:
+    """``--client conformance.adapters.a24wh_rest:factory``."""
+    return A24whAdapter(target)
