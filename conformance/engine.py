@@ -150,11 +150,13 @@ def run_case(
         return CaseResult(case.id, mode, "skipped", reason, level=case.level)
     started = time.monotonic()
     execution = execute(case, factory, mode, transport, deadline=deadline, canaries=canaries)
+    if execution.context is not None:
+        # Rendered for every case: a passing one can still fail later (a live case's portal
+        # checks, a baseline entry gone stale), and its report then shows the reproduction.
+        execution.result.reproduction = execution.redact(
+            reproduction(case, execution.context.target, rerun)
+        )
     result = judge(execution)
-    # Reports show a reproduction only for what did not pass; most cases pass, so only those
-    # pay for rendering it.
-    if execution.context is not None and result.outcome != "passed":
-        result.reproduction = execution.redact(reproduction(case, execution.context.target, rerun))
     result.rerun = rerun
     result.duration = time.monotonic() - started
     return result
