@@ -5,7 +5,7 @@
 It prints, against the targets of issue 14:
 
 - the default ``b24-conformance run``: wall and CPU time (median of the rounds, and the
-  spread), and wall over CPU;
+  spread), and wall over CPU; beside it the same run strictly serial (``-n 0``);
 - per offline mode, the engine's cases/s against the bare transport (bench_engine.py), as a
   CPU-time ratio;
 - property examples/s per offline mode and the badge-registry machine (bench_properties.py);
@@ -39,6 +39,8 @@ from conformance.properties import PROPERTIES, ScriptedProperty
 ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_RUN = ["b24-conformance", "run"]
+#: The same run kept in one process: what the default's worker processes are measured against.
+SERIAL_RUN = [*DEFAULT_RUN, "-n", "0"]
 FAST_BITRIX24_RUN = [
     "b24-conformance",
     "run",
@@ -118,6 +120,8 @@ def measure(quick: bool) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     print("default run ...", file=sys.stderr)
     figures["default_run"] = repeated(DEFAULT_RUN, rounds)
+    print("the same run, serial (-n 0) ...", file=sys.stderr)
+    figures["serial_run"] = repeated(SERIAL_RUN, rounds)
     print("engine against bare transport ...", file=sys.stderr)
     figures["engine"] = {
         mode: bench_engine.compare(mode, 3 if quick else 9) for mode in ("stub", "replay")
@@ -150,11 +154,14 @@ def headline(figures: dict[str, Any]) -> dict[str, float]:
 
 
 def render(figures: dict[str, Any]) -> str:
-    run = figures["default_run"]
+    run, serial = figures["default_run"], figures["serial_run"]
     lines = [
         f"default run: wall {run['wall_median']} s (spread {run['wall_spread']}), "
         f"CPU {run['cpu_median']} s, wall/CPU {run['wall_over_cpu']}, exit {run['exits']}; "
         f"{run['summary']}",
+        f"serial (-n 0): wall {serial['wall_median']} s (spread {serial['wall_spread']}), "
+        f"CPU {serial['cpu_median']} s; default/serial wall "
+        f"{run['wall_median'] / serial['wall_median']:.2f}",
         "",
         f"{'mode':<8}{'engine cases/s':>16}{'bare cases/s':>14}{'engine/bare':>13}"
         f"{'median':>8}{'spread':>14}",
