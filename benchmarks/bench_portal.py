@@ -45,8 +45,8 @@ def _answer_cpu_queries() -> None:
 
 def serve(kind: str, badges: int) -> None:
     """Child process: start one server, print the URL to call, then answer CPU queries."""
+    from conformance._http_server import ServerThread
     from conformance.portal import FakePortal
-    from conformance.portal.server import ServerThread
 
     if kind == "portal":
         portal = FakePortal(bucket=None).start()

@@ -21,7 +21,7 @@ from typing import Any
 
 from conformance import reference
 from conformance.api import Adapter, Target
-from conformance.case import OFFLINE_MODES
+from conformance.modes import OFFLINE_MODES
 from conformance.properties import PROPERTIES, ScriptedProperty, run_property
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,11 +1,17 @@
-"""Capturing what a client writes while a case runs (log records), for the secret check."""
+"""Capturing what a client writes while a case runs, on every channel, for the secret check."""
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Iterator
+import sys
+import threading
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Any, Final, TextIO
 
 # HTTP libraries log URLs (and with them the webhook secret) at DEBUG as a matter of course;
 # the secret check reads their records from WARNING up and everybody else's from DEBUG.
@@ -48,3 +54,135 @@ def captured_logs() -> Iterator[list[logging.LogRecord]]:
         root.setLevel(previous)
         for name, logger in quiet.items():
             logger.setLevel(levels[name])
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Text a client put in one channel while a case ran, before any redaction."""
+
+    channel: str
+    text: str
+    #: the logger's name for a log record, "" for the other channels
+    logger: str = ""
+    level: int = 0
+
+
+@dataclass
+class CapturedOutput:
+    """What a case's client wrote: every log record (redacted in place) and raw channel text."""
+
+    records: list[logging.LogRecord] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
+
+
+class _Tee(io.TextIOBase):
+    """Stands in for sys.stdout or sys.stderr while a case runs: keeps every write raw for the
+    secret check (from any thread, named), and passes it on, redacted line by line."""
+
+    def __init__(
+        self, name: str, original: TextIO, output: CapturedOutput, redact: Callable[[str], str]
+    ) -> None:
+        super().__init__()
+        self._name, self._original, self._output, self._redact = name, original, output, redact
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        thread = threading.current_thread().name
+        with self._lock:
+            self._output.seen.append(Seen(f"{self._name} (thread {thread})", str(text)))
+            # Whole lines are redacted at once, so a secret written in pieces is still caught.
+            self._pending += str(text)
+            complete, newline, self._pending = self._pending.rpartition("\n")
+            if newline:
+                self._original.write(self._redact(complete + newline))
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._release()
+        self._original.flush()
+
+    def _release(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, ""
+            self._original.write(self._redact(pending))
+
+    def close_capture(self) -> None:
+        with self._lock:
+            self._release()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self._original.isatty()
+
+    def fileno(self) -> int:
+        return self._original.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._original, "encoding", "utf-8")
+
+
+def _record_text(record: logging.LogRecord) -> tuple[str, str | None]:
+    try:
+        message = record.getMessage()
+    except Exception:  # a client's bad format arguments are not the suite's failure
+        message = str(record.msg)
+    trace = None
+    if record.exc_info and record.exc_info[0] is not None:
+        trace = "".join(traceback.format_exception(*record.exc_info))
+    elif record.exc_text:
+        trace = record.exc_text
+    return message, trace
+
+
+@contextmanager
+def captured_output(redact: Callable[[str], str]) -> Iterator[CapturedOutput]:
+    """Everything a client writes while the block runs, on every channel: log records (their
+    text and tracebacks redacted before any handler formats them), stdout and stderr (passed on
+    redacted), and warnings (recorded, not shown). Raw text goes to ``seen`` for the check."""
+    output = CapturedOutput()
+    previous_factory = logging.getLogRecordFactory()
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous_factory(*args, **kwargs)
+        message, trace = _record_text(record)
+        where = f"log record of {record.name} at {record.levelname}"
+        output.seen.append(Seen(where, message, record.name, record.levelno))
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        if trace is not None:
+            traced = f"traceback in the {where}"
+            output.seen.append(Seen(traced, trace, record.name, record.levelno))
+            # Formatters use exc_text when it is set, so the raw traceback is never formatted.
+            record.exc_text = redact(trace)
+        if record.stack_info:
+            output.seen.append(Seen(f"stack in the {where}", record.stack_info, record.name))
+            record.stack_info = redact(record.stack_info)
+        return record
+
+    tees = {name: _Tee(name, getattr(sys, name), output, redact) for name in ("stdout", "stderr")}
+    logging.setLogRecordFactory(make_record)
+    for name, tee in tees.items():
+        setattr(sys, name, tee)
+    try:
+        with captured_logs() as records, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield output
+            finally:
+                output.records.extend(records)
+                for warning in caught:
+                    text = warnings.formatwarning(
+                        warning.message, warning.category, warning.filename, warning.lineno
+                    )
+                    output.seen.append(Seen(f"warning {warning.category.__name__}", text))
+    finally:
+        logging.setLogRecordFactory(previous_factory)
+        for name, tee in tees.items():
+            setattr(sys, name, tee._original)  # also when the client swapped the stream itself
+            tee.close_capture()

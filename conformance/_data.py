@@ -16,9 +16,16 @@ from typing import Any, Literal
 
 import yaml
 
+from conformance._yaml import load_yaml
+from conformance.errors import UsageError
+
 DATA_ENV_VAR = "B24_CONFORMANCE_DATA"
 
 DataKind = Literal["schemas", "cassettes"]
+
+
+class DataFileError(UsageError):
+    """A data file that cannot be read as what it should be (exit 2); one line says why."""
 
 
 class DataNotFoundError(RuntimeError):
@@ -93,4 +100,14 @@ def iter_schema_files() -> Iterator[tuple[str, Path]]:
 
 
 def read_yaml(path: Path) -> Any:
-    return yaml.safe_load(_read_text(path))
+    """A YAML data file, within conformance._yaml's limits; DataFileError says what is wrong."""
+    try:
+        return load_yaml(_read_text(path))
+    except UnicodeDecodeError:
+        raise DataFileError(f"{path}: not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        raise DataFileError(f"{path}: not YAML this suite reads ({_one_line(exc)})") from None
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())

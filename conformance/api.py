@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, runtime_checkable
@@ -107,28 +108,73 @@ class Adapter(Protocol):
 AdapterFactory = Callable[[Target], Adapter]
 
 
+#: Derived forms shorter than this are not redacted: a 3-character base64 core of a short
+#: secret would blank out unrelated text. The raw value is always redacted.
+MIN_DERIVED_FORM: Final = 8
+
+
+def secret_forms(secret: str) -> frozenset[str]:
+    """Every form of ``secret`` the redactor replaces: raw, URL-encoded (once and twice, either
+    hex case), JSON- and repr-escaped, hex, and base64 (standard and urlsafe, padded or not,
+    and the core that shows whatever the secret's alignment inside a longer base64 text)."""
+    import base64
+    import json
+    from urllib.parse import quote, quote_plus
+
+    if not secret:
+        return frozenset()
+    data = secret.encode("utf-8", "surrogatepass")
+    once = quote(secret, safe="")
+    derived = {
+        quote(secret),
+        once,
+        re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), once),
+        quote_plus(secret),
+        quote(once, safe=""),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret)[1:-1].replace("/", "\\/"),
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        data.hex(),
+        data.hex().upper(),
+    }
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(data).decode("ascii")
+        derived.update({whole, whole.rstrip("=")})
+        # Inside a longer base64 text the secret starts at a byte offset of 0, 1 or 2 modulo 3;
+        # the characters that encode only its bits are the same whatever surrounds it.
+        for offset in range(3):
+            text = encode(bytes(offset) + data + bytes(2)).decode("ascii")
+            first, last = -(-8 * offset // 6), (8 * (offset + len(data))) // 6
+            derived.add(text[first:last])
+    return frozenset({secret} | {form for form in derived if len(form) >= MIN_DERIVED_FORM})
+
+
 @dataclass
 class Redactor:
-    """Replaces every secret value (and its URL-encoded form) with a placeholder."""
+    """Replaces every secret value, in every form :func:`secret_forms` lists, with a
+    placeholder."""
 
     secrets: Iterable[str]
     placeholder: str = "***"
     _forms: tuple[str, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
-        from urllib.parse import quote, quote_plus
-
         forms: set[str] = set()
         for secret in self.secrets:
-            if secret:
-                forms.update({secret, quote(secret, safe=""), quote_plus(secret)})
+            forms.update(secret_forms(secret))
         # Longest first, so an encoded form is not half-replaced by a shorter one.
         self._forms = tuple(sorted(forms, key=len, reverse=True))
 
     def __call__(self, text: str) -> str:
         for form in self._forms:
-            text = text.replace(form, self.placeholder)
+            if form in text:
+                text = text.replace(form, self.placeholder)
         return text
+
+    def finds(self, text: str) -> bool:
+        """Whether ``text`` holds a secret in any form."""
+        return any(form in text for form in self._forms)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

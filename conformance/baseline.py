@@ -18,6 +18,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from conformance import schemas
+from conformance._yaml import load_yaml
 from conformance.errors import UsageError
 
 #: modes a baseline entry may name (schemas/baseline.json); live runs judge a portal, not a client
@@ -117,11 +118,14 @@ def load_baseline(path: str | Path, option: str = "--baseline") -> Baseline:
     """A baseline file; errors name ``option``, the file and what is wrong."""
     file, shown = Path(path), str(path)
     try:
-        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        document = load_yaml(file.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BaselineError(f"{option} {shown!r}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise BaselineError(f"{option} {shown!r}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
-        raise BaselineError(f"{option} {shown!r}: not YAML ({exc})") from None
+        said = " ".join(str(exc).split())
+        raise BaselineError(f"{option} {shown!r}: not YAML ({said})") from None
     where = f"{option} {shown!r}"
     problem = _schema_problem(where, _dates_as_text(document))
     if problem:

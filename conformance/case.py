@@ -12,10 +12,16 @@ from typing import Any, Final, Literal
 from conformance import _data, schemas
 from conformance.wire import php_json
 
-# The modes that serve the catalogue, as schemas/case.json lists them; conformance.modes is
-# the registry (it imports this module), and tests/test_modes.py holds the two in step.
-MODES: Final[tuple[str, ...]] = ("stub", "replay", "portal")
-OFFLINE_MODES: Final[tuple[str, ...]] = ("stub", "replay")
+
+def _case_modes() -> tuple[str, ...]:
+    """The modes a case may name, as the case format lists them (its default: all of them)."""
+    case_format = _data.read_schema_file("case.json")
+    return tuple(case_format["$defs"]["case"]["properties"]["modes"]["items"]["enum"])
+
+
+# From the case format, not restated: conformance.modes (the registry, which imports this
+# module) declares the modes, and tests/test_modes.py holds the format's enum to it.
+MODES: Final[tuple[str, ...]] = _case_modes()
 OutcomeKind = Literal["success", "api-error", "transport-failure"]
 
 JSON_HEADERS: Final[Mapping[str, str]] = {"Content-Type": "application/json; charset=utf-8"}

@@ -15,6 +15,8 @@ from vcr.serialize import deserialize, serialize
 from vcr.serializers import yamlserializer
 
 from conformance import __version__, _data
+from conformance._cassette_file import CHECKSUM_KEY, interactions_digest
+from conformance._yaml import load_yaml
 from conformance.case import Case, all_cases
 from conformance.transports import (
     OFFLINE_HOST,
@@ -79,11 +81,19 @@ def cassette_text(case: Case) -> str:
             "generated_by": f"b24-conformance {__version__}: b24-conformance cassettes",
         },
     }
-    return str(
-        serialize(
-            {"requests": requests, "responses": responses, "metadata": metadata}, yamlserializer
+
+    def text() -> str:
+        return str(
+            serialize(
+                {"requests": requests, "responses": responses, "metadata": metadata},
+                yamlserializer,
+            )
         )
-    )
+
+    # The digest is over the interactions as a reader parses them back, so a tampered
+    # interaction is refused before a replay run (conformance._cassette_file).
+    metadata[CHECKSUM_KEY] = interactions_digest(load_yaml(text())["interactions"])
+    return text()
 
 
 @dataclass(frozen=True)

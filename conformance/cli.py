@@ -13,12 +13,20 @@ from conformance import __version__, schemas
 from conformance._data import DataNotFoundError
 from conformance._options import run_options
 from conformance.error_catalogue import UnknownRevisionError
-from conformance.errors import EXIT_CONFORMANT, EXIT_NONCONFORMANT, EXIT_USAGE, UsageError
+from conformance.errors import (
+    EXIT_CONFORMANT,
+    EXIT_INTERRUPTED,
+    EXIT_NONCONFORMANT,
+    EXIT_USAGE,
+    UsageError,
+)
 from conformance.live.command import base_url_option
 from conformance.validation import (
+    MAX_BODY_DEPTH,
     Note,
     ValidationResult,
     Violation,
+    body_problem,
     catalogue_notes,
     validate_response,
 )
@@ -36,6 +44,10 @@ class _Commands(click.Group):
             problem = click.ClickException(str(exc))
             problem.exit_code = EXIT_USAGE  # type: ignore[misc]  # click reads it per instance
             raise problem from None
+        except KeyboardInterrupt:
+            # click would print "Aborted!" and exit 1; an interrupted command exits 130.
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
 def _reject_constant(name: str) -> Any:
@@ -58,9 +70,29 @@ def _read_body(file: str) -> tuple[str, Any]:
         empty = "empty input" if file == "-" else "empty file"
         raise UsageError(f"{label}: {empty}, there is no body to validate")
     try:
-        return label, json.loads(text, parse_constant=_reject_constant)
+        body = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise UsageError(f"{label} is not JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(
+            f"{label}: JSON nested too deep to check (the limit is {MAX_BODY_DEPTH} levels)"
+        ) from None
+    if problem := body_problem(body):
+        raise UsageError(f"{label}: cannot check this body: {printable(problem)}")
+    return label, body
+
+
+def _json_printable(text: str) -> str:
+    # Characters json leaves raw only occur inside strings, where \uXXXX means the same.
+    return "".join(c if c == "\n" or c.isprintable() else json.dumps(c)[1:-1] for c in text)
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would not show as itself escaped (``\\x1b``,
+    ``\\u202e``), line breaks included, so a hostile value prints as one safe line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 FORMAT_OPTION = click.option(
@@ -138,7 +170,7 @@ def validate(
         raise UsageError(str(exc)) from None
     if output_format == "json":
         report = result.as_dict() | {"notes": [n.as_dict() for n in notes]}
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        click.echo(_json_printable(json.dumps(report, indent=2, ensure_ascii=False)))
     else:
         click.echo(render_text(result, label, notes))
     sys.exit(EXIT_OK if result.valid else EXIT_NONCONFORMANT)
@@ -163,7 +195,7 @@ def render_text(result: ValidationResult, label: str, notes: tuple[Note, ...] = 
     for number, violation in enumerate(result.violations, 1):
         lines.extend(_render_violation(number, violation))
     lines.extend(f"note: {note.text}" for note in notes)
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def _render_violation(number: int, violation: Violation) -> list[str]:

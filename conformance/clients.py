@@ -5,6 +5,11 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
 from typing import Final
 
 from conformance.api import AdapterFactory
@@ -35,13 +40,7 @@ def load_factory(spec: str) -> AdapterFactory:
     module_name, colon, attribute = text.partition(":")
     if not colon or not module_name or not attribute:
         raise ClientSpecError(f"--client {spec!r} is not a client spec: expected {SPEC_FORMS}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ClientSpecError(
-            f"--client {spec!r}: cannot import module {module_name!r} ({exc}); "
-            f"expected {SPEC_FORMS}"
-        ) from None
+    module = _import_adapter_module(module_name, spec)
     factory = module
     for part in attribute.split("."):
         factory = getattr(factory, part, None)  # type: ignore[assignment]
@@ -52,6 +51,74 @@ def load_factory(spec: str) -> AdapterFactory:
     if not callable(factory):
         raise ClientSpecError(f"--client {spec!r}: {attribute!r} is not callable")
     return factory
+
+
+#: Seconds an adapter module may take to import: one that hangs there would hang the run.
+IMPORT_DEADLINE: Final = 30.0
+
+
+class _ImportTookTooLong(Exception):
+    pass
+
+
+def _import_adapter_module(module_name: str, spec: str) -> ModuleType:
+    """Import the adapter's module; whatever goes wrong there (any exception, SystemExit, a
+    hang past IMPORT_DEADLINE) is a ClientSpecError of one line naming the module."""
+    try:
+        with _deadline(IMPORT_DEADLINE):
+            return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ClientSpecError(
+            f"--client {spec!r}: cannot import module {module_name!r} ({_one_line(exc)}); "
+            f"expected {SPEC_FORMS}"
+        ) from None
+    except _ImportTookTooLong:
+        raise ClientSpecError(
+            f"--client {spec!r}: importing module {module_name!r} did not finish within "
+            f"{IMPORT_DEADLINE:g}s"
+        ) from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit too: an adapter's import never ends the run
+        raise ClientSpecError(
+            f"--client {spec!r}: importing module {module_name!r} raised {_one_line(exc)}"
+        ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ImportError):
+        return text
+    shown = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return shown if len(shown) <= 200 else shown[:197] + "..."
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise _ImportTookTooLong in the block after ``seconds``.
+
+    A real-time alarm interrupts the import where it runs, in the main thread, so the module
+    is imported once, where signal handlers and event loops behave as in the user's program
+    (an import on a helper thread, or a probe in a subprocess, would change either). Where
+    there is no SIGALRM (Windows) or off the main thread, the import runs without a limit.
+    """
+    alarm = getattr(signal, "SIGALRM", None)
+    if alarm is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _ImportTookTooLong
+
+    previous = signal.signal(alarm, expire)
+    earlier = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(alarm, previous)
+        if earlier[0]:  # someone else's alarm (pytest-timeout): give it back what is left
+            signal.setitimer(signal.ITIMER_REAL, earlier[0], earlier[1])
 
 
 def _miniature(name: str, spec: str) -> AdapterFactory:

@@ -9,8 +9,9 @@ plugin its ``--b24-*`` options from the same table; both hand the values they pa
 from __future__ import annotations
 
 import math
+import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -240,34 +241,20 @@ def build_config(
         if "replay" not in modes:
             raise UsageError(f"{flag('cassettes')} applies to {prefix}mode replay only")
     modes = modes or DEFAULT_MODES
+    if "replay" in modes:
+        _check_cassettes(cassettes, tuple(given["case"]))
     live = None
     if "live" in modes:
-        try:
-            budget = BudgetSettings(
-                rate=given["budget_rate"],
-                burst=given["budget_burst"],
-                max_requests=given["max_requests"],
-            )
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        live = LiveSettings(
-            allow_writes=bool(given["allow_writes"]),
-            budget=budget,
-            record_dir=Path(given["record"]) if given["record"] else None,
-            run_id=given["run_id"] or secrets.token_hex(4),
-            tls=bool(given["tls"]),
-            base_url=base_url,
-        )
+        live = _live_settings(given, flag, prefix, base_url)
     else:
-        for dest in LIVE_ONLY:
-            if given[dest] != option_default(dest):
-                raise UsageError(f"{flag(dest)} applies to {prefix}mode live only")
-        if base_url is not None:
-            raise UsageError(f"{prefix}base-url applies to {prefix}mode live only")
+        _refuse_live_only(given, flag, prefix, base_url)
+    report_dir = Path(given["report"]) if given["report"] else None
+    if report_dir is not None:
+        _check_report_dir(report_dir, flag("report"))
     return RunConfig(
         client=client,
         modes=modes,
-        report_dir=Path(given["report"]) if given["report"] else None,
+        report_dir=report_dir,
         baseline=baseline,
         seed=given["seed"],
         deadline=float(given["deadline"]),
@@ -281,6 +268,77 @@ def build_config(
         baseline_update=baseline_update,
         values={dest: _plain(given[dest]) for dest in OPTIONS_BY_DEST},
     )
+
+
+def _live_settings(
+    given: Mapping[str, Any], flag: Callable[[str], str], prefix: str, base_url: str | None
+) -> LiveSettings:
+    """A live run's settings from the option values; UsageError for a budget that cannot be."""
+    try:
+        budget = BudgetSettings(
+            rate=given["budget_rate"],
+            burst=given["budget_burst"],
+            max_requests=given["max_requests"],
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return LiveSettings(
+        allow_writes=bool(given["allow_writes"]),
+        budget=budget,
+        record_dir=Path(given["record"]) if given["record"] else None,
+        run_id=given["run_id"] or secrets.token_hex(4),
+        tls=bool(given["tls"]),
+        base_url=base_url,
+    )
+
+
+def _refuse_live_only(
+    given: Mapping[str, Any], flag: Callable[[str], str], prefix: str, base_url: str | None
+) -> None:
+    """Options only a live run reads are a usage error in any other run."""
+    for dest in LIVE_ONLY:
+        if given[dest] != option_default(dest):
+            raise UsageError(f"{flag(dest)} applies to {prefix}mode live only")
+    if base_url is not None:
+        raise UsageError(f"{prefix}base-url applies to {prefix}mode live only")
+
+
+def _check_cassettes(recording: Path | None, case_ids: tuple[str, ...]) -> None:
+    """Refuse (CassetteError, exit 2) a cassette the replay would play that cannot be played:
+    found out before any case runs, and never blamed on the client."""
+    from conformance._cassette_file import check_cassette_files
+    from conformance.transports import cassette_path
+
+    if recording is not None:
+        files = sorted(recording.glob("*.yaml")) if recording.is_dir() else []
+    elif case_ids:
+        files = [path for path in map(cassette_path, case_ids) if path.is_file()]
+    else:
+        files = sorted(cassette_path("x").parent.glob("*.yaml"))
+    check_cassette_files(files)
+
+
+def _check_report_dir(directory: Path, flag: str) -> None:
+    """Raise UsageError unless the reports can be written to ``directory`` (made if missing):
+    found out before any case runs, not after the whole run."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing != directory and not existing.is_dir():
+        raise UsageError(
+            f"{flag} {str(directory)!r}: cannot make the directory, {str(existing)!r} is a "
+            "file; expected a directory to write report.json, report.md and junit.xml to"
+        )
+    if existing == directory and not directory.is_dir():
+        raise UsageError(
+            f"{flag} {str(directory)!r} is a file; expected a directory to write report.json, "
+            "report.md and junit.xml to"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"{flag} {str(directory)!r}: {str(existing)!r} is not writable; expected a "
+            "directory the reports can be written to"
+        )
 
 
 def _check_value(option: RunOption, value: Any, flag: str) -> None:

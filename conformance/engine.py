@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance import checks
-from conformance._capture import captured_logs
+from conformance._capture import captured_output
 from conformance.api import CAPABILITIES, Adapter, AdapterFactory, Redactor, Target
 from conformance.case import Case, Step
 from conformance.checks import CheckContext, StepRun
@@ -94,8 +94,10 @@ def execute(
     result = CaseResult(case.id, mode, "passed", level=case.level)
     execution = Execution(result, redact)
     try:
-        adapter = factory(target)
-        name, capabilities = str(adapter.name), frozenset(adapter.capabilities)
+        # What the factory prints, warns or logs is watched and redacted like the calls.
+        with captured_output(redact) as made:
+            adapter = factory(target)
+            name, capabilities = str(adapter.name), frozenset(adapter.capabilities)
     except Exception as exc:
         result.outcome = "errored"
         result.message = redact(f"the adapter factory raised {type(exc).__name__}: {exc}")
@@ -106,7 +108,7 @@ def execute(
         result.outcome, result.message = "skipped", reason
         return execution
     script = Script(case, substitutions={SECRET_PLACEHOLDER: secret, TOKEN_PLACEHOLDER: token})
-    with captured_logs() as logs:
+    with captured_output(redact) as captured:
         try:
             runs = _drive(adapter, case, transport, script, deadline)
         except Exception as exc:
@@ -114,7 +116,16 @@ def execute(
             result.message = redact(f"the {mode} transport failed: {type(exc).__name__}: {exc}")
             return execution
     execution.context = CheckContext(
-        case, mode, target, name, capabilities, runs, list(logs), deadline, list(script.served)
+        case,
+        mode,
+        target,
+        name,
+        capabilities,
+        runs,
+        made.records + captured.records,
+        deadline,
+        list(script.served),
+        seen=made.seen + captured.seen,
     )
     execution.escaped = next((run.exception for run in runs if run.exception), None)
     result.requests = len(script.requests)

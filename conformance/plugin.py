@@ -194,6 +194,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run is None:
         return
     run.close()
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        run.interrupted = True
     if run.config.report_dir is not None:
         from conformance.reports import write_reports
 

@@ -57,6 +57,10 @@ def report_document(session: RunSession) -> dict[str, Any]:
         "baseline_notes": list(session.baseline_notes),
         "summary": session.summary(),
     }
+    if session.interrupted:
+        document["interrupted"] = {
+            "not_run": [{"id": item, "mode": mode} for item, mode in session.not_run()]
+        }
     problems = list(schemas.validator(schemas.uri("report.json")).iter_errors(document))
     if problems:
         raise ReportError(f"report.json breaks schemas/report.json: {problems[0].message}")
@@ -100,6 +104,8 @@ def render_markdown(document: dict[str, Any]) -> str:
         lines += ["", f"**Baseline problem:** {problem}"]
     for note in document.get("baseline_notes", ()):
         lines += ["", f"Baseline note: {note}"]
+    if "interrupted" in document:
+        lines += _interrupted_lines(document["interrupted"]["not_run"])
     failing = [c for c in document["cases"] if c["outcome"] in ("failed", "errored")]
     lines += ["", "## Failures", ""]
     if not failing:
@@ -125,6 +131,19 @@ def render_markdown(document: dict[str, Any]) -> str:
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _interrupted_lines(not_run: list[dict[str, str]]) -> list[str]:
+    lines = [
+        "",
+        f"**Interrupted:** the run was stopped before it ended; {len(not_run)} selected "
+        "case(s) did not run, so this report is incomplete and the summary is no verdict.",
+        "",
+    ]
+    lines += [f"- {entry['id']} ({entry['mode']})" for entry in not_run[:200]]
+    if len(not_run) > 200:
+        lines.append(f"- ... and {len(not_run) - 200} more (report.json lists them all)")
+    return lines
 
 
 def _known(case_id: str) -> bool:

@@ -73,6 +73,7 @@ class RunPlugin:
 
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
         self.interrupted = isinstance(excinfo.value, KeyboardInterrupt)
+        self.session.interrupted = self.session.interrupted or self.interrupted
 
 
 def pytest_args(
@@ -127,6 +128,7 @@ def run_suite(
             print(f"the adapter is broken: {exc}", file=sys.stderr)
             return EXIT_ADAPTER_BROKEN
         except KeyboardInterrupt:
+            print("interrupted before the first case ran", file=sys.stderr)
             return EXIT_INTERRUPTED
         if config.live is not None:
             writes = "writes allowed" if config.live.allow_writes else "read-only"

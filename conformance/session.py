@@ -104,6 +104,8 @@ class RunSession:
     baseline_notes: list[str] = field(default_factory=list)
     #: what --baseline-update wrote, for the summary
     baseline_written: str | None = None
+    #: SIGINT (or SIGTERM) ended the run before every selected case ran
+    interrupted: bool = False
 
     def prepare(self) -> None:
         """Load the client and smoke-test it; raises UsageError or AdapterBroken."""
@@ -156,9 +158,10 @@ class RunSession:
                 report_dir=self.config.report_dir,
                 deadline=self.config.deadline,
             )
+            # The pre-flight in start() raises LiveTargetError too: a portal problem, exit 2.
+            self.live.start()
         except LiveTargetError as exc:
             raise UsageError(str(exc)) from None
-        self.live.start()
 
     @property
     def allowed_hosts(self) -> tuple[str, ...]:
@@ -381,6 +384,11 @@ class RunSession:
         interleaved them: reports list the same cases in the same order every run."""
         order = {pair: index for index, pair in enumerate(self.selected())}
         self.results.sort(key=lambda result: order.get((result.case_id, result.mode), len(order)))
+
+    def not_run(self) -> list[tuple[str, str]]:
+        """(case or property id, mode) pairs selected for the run that have no result."""
+        done = {(result.case_id, result.mode) for result in self.results}
+        return [pair for pair in self.selected() if pair not in done]
 
     def summary(self) -> dict[str, int]:
         counts = Counter(r.outcome for r in self.results)

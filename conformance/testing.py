@@ -7,8 +7,11 @@ factory); ``--client miniature:NAME`` runs one against the suite.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Final, TypeVar
@@ -357,6 +360,57 @@ class LogsSecret(ReferenceClient):
     def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> Outcome:
         leaky_log.info("POST %s", url)
         return super()._post(url, headers, body)
+
+
+class _LeaksUrl(ReferenceClient):
+    """Not a miniature: tells one channel every request's full URL."""
+
+    def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> Outcome:
+        self._leak(url)
+        return super()._post(url, headers, body)
+
+    def _leak(self, url: str) -> None:
+        raise NotImplementedError
+
+
+@_miniature
+class PrintsUrl(_LeaksUrl):
+    """Prints every request's full URL, webhook secret included, to stdout."""
+
+    name = "prints-url"
+
+    def _leak(self, url: str) -> None:
+        print(f"POST {url}")
+
+
+@_miniature
+class PrintsUrlToStderr(_LeaksUrl):
+    """Prints every request's full URL, webhook secret included, to stderr."""
+
+    name = "prints-url-to-stderr"
+
+    def _leak(self, url: str) -> None:
+        print(f"POST {url}", file=sys.stderr)
+
+
+@_miniature
+class WarnsWithUrl(_LeaksUrl):
+    """Calls warnings.warn with every request's full URL, webhook secret included."""
+
+    name = "warns-with-url"
+
+    def _leak(self, url: str) -> None:
+        warnings.warn(f"slow request to {url}", UserWarning, stacklevel=2)
+
+
+@_miniature
+class LogsBase64Secret(_LeaksUrl):
+    """Logs a Basic-style header holding the webhook URL in base64, at DEBUG."""
+
+    name = "logs-base64-secret"
+
+    def _leak(self, url: str) -> None:
+        leaky_log.debug("Authorization: Basic %s", base64.b64encode(url.encode()).decode())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from jsonschema import ValidationError
 
@@ -70,6 +72,66 @@ def classify_envelope(body: Any) -> Envelope:
     return "unknown"
 
 
+#: How deep a body may nest (a badge body nests about 6 levels); deeper ones are refused
+#: before the schemas recurse into them.
+MAX_BODY_DEPTH: Final = 100
+
+_INT_TEXT_BITS: Final = int(sys.get_int_max_str_digits() * 3.32) or 10**9
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class BodyRejected(TypeError):
+    """The body is not a JSON value :func:`validate_response` accepts; the text says where."""
+
+
+def body_problem(body: Any) -> str | None:
+    """Why ``body`` is not a JSON value that validate_response accepts, or None when it is.
+
+    Accepted: ``dict`` with ``str`` keys, ``list``, ``str``, ``int``, ``float``,
+    ``bool`` and ``None``, nested at most MAX_BODY_DEPTH levels, no string holding a lone
+    surrogate (such text cannot be printed or encoded as UTF-8). Walked without recursion.
+    """
+    pending: list[tuple[Any, str, int]] = [(body, "$", 1)]
+    while pending:
+        value, path, depth = pending.pop()
+        if depth > MAX_BODY_DEPTH:
+            shown = path if len(path) <= 60 else path[:57] + "..."
+            return f"{shown}: nested deeper than {MAX_BODY_DEPTH} levels"
+        if isinstance(value, list):
+            pending.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if problem := _key_problem(key):
+                    return f"{path}: {problem}"
+                pending.append((item, _child(path, key), depth + 1))
+        elif problem := _scalar_problem(value):
+            return f"{path}: {problem}"
+    return None
+
+
+def _key_problem(key: object) -> str | None:
+    if not isinstance(key, str):
+        return f"key {key!r} is a {type(key).__name__}, not a string"
+    if found := _SURROGATE.search(key):
+        return f"a key holds a lone surrogate ({ord(found.group()):#06x})"
+    return None
+
+
+def _scalar_problem(value: object) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        # Python refuses to turn such an integer into text, so no message could show it.
+        too_long = value.bit_length() > _INT_TEXT_BITS
+        return f"an integer of about {value.bit_length() * 3 // 10} digits" if too_long else None
+    if isinstance(value, float):
+        return None  # NaN and the infinities too: Python's json reads them, the schemas judge
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        return f"the string holds a lone surrogate ({ord(found.group()):#06x})" if found else None
+    return f"a {type(value).__name__} is not a JSON value"
+
+
 def validate_response(
     method: str,
     body: Any,
@@ -82,7 +144,20 @@ def validate_response(
 
     Under ``docs`` the pages are read at ``docs_revision`` (None: the newest kept revision);
     an unknown revision raises ``error_catalogue.UnknownRevisionError``.
+
+    ``body`` is the parsed JSON (see :func:`body_problem` for what is accepted); ``status`` an
+    ``int`` or None. Anything else raises :class:`BodyRejected` (a TypeError) saying what and
+    where; an unknown method raises ``schemas.UnknownMethodError``. Nothing else is raised.
     """
+    if not isinstance(method, str):
+        raise BodyRejected(f"method: expected a str, got a {type(method).__name__}")
+    if profile not in schemas.PROFILES:
+        allowed = ", ".join(schemas.PROFILES)
+        raise BodyRejected(f"profile: expected one of {allowed}, got {profile!r}")
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+        raise BodyRejected(f"status: expected an int or None, got a {type(status).__name__}")
+    if problem := body_problem(body):
+        raise BodyRejected(f"body: {problem}")
     method = schemas.canonical_method(method)
     revision = error_catalogue.docs_revision(docs_revision).id if profile == "docs" else None
     envelope = classify_envelope(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import logging
@@ -304,6 +305,18 @@ def test_a_secret_on_the_harness_stderr_fails_the_case(pool: HarnessPool) -> Non
     assert "behaviour.no-secret" in {f.check for f in result.failures}
     assert "log record of conformance.harness.stderr" in result.message
     assert SECRET not in result.message
+
+
+def test_a_base64_secret_on_the_harness_stderr_or_in_its_crash_fails_and_is_redacted(
+    pool: HarnessPool,
+) -> None:
+    result = _run("get.not-found", factory(pool, "call-logs-the-secret-in-base64"))
+    assert result.outcome == "errored", result.message
+    assert "behaviour.no-secret" in {f.check for f in result.failures}
+    assert "log record of conformance.harness.stderr" in result.message
+    assert "exception text of step 1" in result.message
+    encoded = base64.b64encode(f"hook:{SECRET}".encode()).decode()
+    assert encoded[8:24] not in result.message, result.message
 
 
 def test_a_hung_call_is_abandoned_and_the_next_case_gets_a_fresh_process(

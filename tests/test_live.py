@@ -4,7 +4,6 @@ the drift mapping, scrubbing, usage errors and sweep. The fake portal plays the 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,16 +15,19 @@ from conformance import error_catalogue
 from conformance.api import Redactor
 from conformance.live.budget import BudgetSettings, RequestBudget
 from conformance.live.drift import DriftCollector
-from conformance.live.gateway import Exchange
+from conformance.live.exchange import Exchange
 from conformance.live.record import Scrubber
 from conformance.live.run import LiveRun, LiveSettings
 from conformance.live.target import LiveTargetError, portal_from_env
 from conformance.portal import FakePortal
+from tests.fixtures.clock import FakeClock
 from tests.fixtures.live import add_badge, cli, codes, env, live_portal, webhook_env
 
 SECRET = "s3cr3tw3bh00k1234"
 HOOK = f"https://example.bitrix24.com/rest/7/{SECRET}/"
 LIST = "crm.activity.badge.list"
+#: The read-only list every live run sends before its first case (conformance.live.preflight).
+PREFLIGHT = 1
 
 
 # --- the target ---------------------------------------------------------------------------------
@@ -144,19 +146,27 @@ def test_live_usage_errors_are_one_line_and_exit_2(
 
 
 def test_the_bucket_lets_a_burst_through_then_paces_at_the_rate() -> None:
-    budget = RequestBudget(BudgetSettings(rate=20.0, burst=6, max_requests=100))
-    started = time.monotonic()
+    clock = FakeClock()
+    budget = RequestBudget(
+        BudgetSettings(rate=20.0, burst=6, max_requests=100), clock=clock, sleep=clock.sleep
+    )
+    started = clock()
     waits = [budget.acquire() for _ in range(8)]
-    elapsed = time.monotonic() - started
+    elapsed = clock() - started
     assert waits[:4] == [0.0] * 4, "burst 6 keeps two slots of headroom: four go at once"
-    assert all(w > 0 for w in waits[4:])
-    assert elapsed >= 4 / 20.0 - 0.02
+    assert waits[4:] == pytest.approx([1 / 20.0] * 4), "then one slot every 1/rate seconds"
+    assert elapsed == pytest.approx(4 / 20.0)
+    assert clock.sleeps == pytest.approx(waits[4:])
     assert budget.made == 8
 
 
 @contextmanager
-def _run(portal: FakePortal, **settings: Any) -> Iterator[LiveRun]:
-    run = LiveRun(LiveSettings(**settings), env={"B24_WEBHOOK_URL": portal.webhook_url()})
+def _run(portal: FakePortal, clock: FakeClock | None = None, **settings: Any) -> Iterator[LiveRun]:
+    run = LiveRun(
+        LiveSettings(**settings),
+        env={"B24_WEBHOOK_URL": portal.webhook_url()},
+        **({"clock": clock, "sleep": clock.sleep} if clock is not None else {}),
+    )
     run.start()
     try:
         yield run
@@ -170,34 +180,38 @@ def _list(base: str) -> requests.Response:
 
 def test_the_gateway_keeps_any_client_under_the_portals_bucket() -> None:
     """54 back-to-back calls from a plain requests loop: the portal (50, 2/s) refuses the
-    direct ones past its burst, and never one that went through the gateway."""
+    direct ones past its burst, and never one that went through the gateway. One fake clock
+    drives the portal's bucket and the budget, so the pacing is exact and costs no time."""
     count = 54
-    with live_portal() as portal:
+    clock = FakeClock()
+    with live_portal(clock=clock) as portal:
         direct = [_list(portal.webhook_url()).status_code for _ in range(count)]
-    assert direct.count(503) >= 1, "the control: without the budget the bucket trips"
-    with live_portal() as portal, _run(portal) as run:
+    assert direct == [200] * 50 + [503] * 4, "the control: without the budget the bucket trips"
+    with live_portal(clock=clock) as portal, _run(portal, clock) as run:
         base = f"{run.gateway.public_url}rest/1/{portal.directory.user(1).secret}/"
-        started = time.monotonic()
+        started = clock()
         statuses = [_list(base).status_code for _ in range(count)]
-        elapsed = time.monotonic() - started
+        elapsed = clock() - started
         summary = run.summary()
         seen = [r for r in portal.requests if "badge.list" in r.url]
     assert statuses == [200] * count
-    assert len(seen) == count
-    assert summary["budget"]["requests_made"] == count
+    assert len(seen) == count + PREFLIGHT
+    assert summary["budget"]["requests_made"] == count + PREFLIGHT
     assert summary["requests"]["query_limit_exceeded"] == 0
-    assert elapsed >= (count - 48) / 2.0 - 0.1, "past the burst the gateway paces at 2/s"
+    assert elapsed == pytest.approx((count + PREFLIGHT - 48) / 2.0), (
+        "past the burst the gateway paces at 2/s"
+    )
 
 
 def test_past_max_requests_the_gateway_answers_itself() -> None:
-    budget = BudgetSettings(max_requests=3)
+    budget = BudgetSettings(max_requests=3 + PREFLIGHT)
     with live_portal() as portal, _run(portal, budget=budget) as run:
         base = f"{run.gateway.public_url}rest/1/{portal.directory.user(1).secret}/"
         answers = [_list(base) for _ in range(5)]
         reached = len(portal.requests)
     assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
     assert answers[-1].json()["error"] == "B24CT_BUDGET_EXHAUSTED"
-    assert reached == 3
+    assert reached == 3 + PREFLIGHT
 
 
 def _call(base: str, segment: str, params: dict[str, Any]) -> requests.Response:
@@ -410,3 +424,14 @@ def test_sweep_removes_only_its_prefix_and_lists_what_it_removed() -> None:
     assert "2 badge(s) removed, 0 failed" in swept.output
     assert left == ["b24ct-other-c", "theirs"]
     assert portal.directory.user(1).secret not in swept.output + dry.output
+
+
+def test_drift_passes_over_a_body_validate_rejects() -> None:
+    # 200 levels deep: validate_response refuses it (BodyRejected); portal.wire reports it.
+    deep: Any = {"result": {"badges": []}, "total": 0}
+    for _ in range(200):
+        deep = {"result": deep}
+    collector = DriftCollector(Redactor(()))
+    collector.observe(_exchange("crm.activity.badge.list", 200, deep))
+    assert collector.checked == 0
+    assert collector.items == {}

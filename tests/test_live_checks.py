@@ -37,7 +37,8 @@ def _run(tmp_path: Path, row: LiveRow, client: str, broken: bool) -> dict[str, o
     with live_portal() as portal:
         if broken and row.fault is not None:
             fault, method = row.fault
-            portal.inject(fault, method=method)
+            # after=1: the live pre-flight (a list) must see a sound portal, the case the fault.
+            portal.inject(fault, method=method, after=1)
         args = ["run", "--mode", "live", "--client", client, "--case", row.case]
         args += ["--report", str(tmp_path)] + (["--allow-writes"] if row.allow_writes else [])
         result = cli(args, webhook_env(portal))

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
+from conformance._cassette_file import check_cassette_files
 from conformance.cassettes import lint
 from conformance.portal import FakePortal, Fault
 from tests.fixtures.live import cli, codes, env, live_portal, webhook_env
@@ -133,11 +134,12 @@ def test_a_portal_breaking_the_wire_profile_fails_the_run_as_the_portals_fault(
 ) -> None:
     with live_portal() as portal:
         secret = portal.directory.user(1).secret
-        portal.inject(Fault.html(502), method="crm.activity.badge.list")
+        # after=1: the pre-flight list passes; the case's list meets the proxy page.
+        portal.inject(Fault.html(502), method="crm.activity.badge.list", after=1)
         portal.inject(Fault.status(200, "NOT_FOUND", "Not found"), method="crm.activity.badge.get")
         broken = cli(["run", "--mode", "live", "--report", str(tmp_path)], webhook_env(portal))
         elsewhere = f"https://moved.b24-conformance.invalid/rest/1/{secret}/x.json"
-        portal.inject(Fault.redirect(elsewhere), method="crm.activity.badge.list")
+        portal.inject(Fault.redirect(elsewhere), method="crm.activity.badge.list", after=1)
         moved = cli(["run", "--mode", "live", "--case", "live.list"], webhook_env(portal))
     assert broken.exit_code == 1, broken.output
     cases = {c["id"]: c for c in _json(tmp_path / "report.json")["cases"]}
@@ -264,6 +266,8 @@ def test_recording_leaks_no_planted_secret_and_the_cassettes_replay(tmp_path: Pa
     assert list(lint(cassettes, (secret, token, member))) == []
     provenance = (tmp_path / "hook" / "live.list.yaml").read_text()
     assert "origin: live recording" in provenance
+    assert "sha256: " in provenance, "recordings are checksummed like the catalogue's cassettes"
+    check_cassette_files(cassettes)
     assert "recorded: '20" in provenance
     assert left == []
     for directory in ("hook", "oauth"):

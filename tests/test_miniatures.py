@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import pytest
 
 from conformance import reference
-from conformance.case import OFFLINE_MODES, Case, all_cases, case_by_id
+from conformance.case import Case, all_cases, case_by_id
 from conformance.checks import CHECKS
+from conformance.modes import OFFLINE_MODES
 from conformance.results import CaseResult
 from conformance.testing import MINIATURES, miniature_doc
 from conformance.transports import offline_target
@@ -61,6 +62,10 @@ TABLE = [
     Row("oauth-without-token", {"auth.oauth-get-success": "requests.auth"}),
     Row("leaks-secret-in-exception", {"get.not-found": "behaviour.no-secret", "transport.html-502": "behaviour.no-secret"}),
     Row("logs-secret", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
+    Row("prints-url", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
+    Row("prints-url-to-stderr", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
+    Row("warns-with-url", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
+    Row("logs-base64-secret", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
 ]
 # fmt: on
 

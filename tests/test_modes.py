@@ -17,7 +17,7 @@ from conformance import reference
 from conformance.case import MODES, all_cases, case_by_id
 from conformance.config import RUN_OPTIONS
 from conformance.engine import run_case
-from conformance.modes import CATALOGUE_MODES, MODE_NAMES, OFFLINE_MODES, make_transport
+from conformance.modes import CATALOGUE_MODES, MODE_NAMES, make_transport
 from conformance.modes import MODES as REGISTRY
 from conformance.testing import MINIATURES
 from tests.fixtures.common import ROOT, cli, run_in_mode
@@ -140,7 +140,6 @@ def test_the_case_format_and_the_case_loader_know_the_registry_s_modes() -> None
     enum = case_schema["$defs"]["case"]["properties"]["modes"]["items"]["enum"]
     assert tuple(enum) == CATALOGUE_MODES
     assert case_module.MODES == CATALOGUE_MODES
-    assert case_module.OFFLINE_MODES == OFFLINE_MODES
 
 
 def test_the_baseline_format_knows_every_mode() -> None:

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from conformance.case import all_cases, case_by_id
 from conformance.portal import FakePortal, Fault
 from conformance.transports import SECRET_PLACEHOLDER, TOKEN_PLACEHOLDER, Script
 from conformance.validation import validate_response
+from tests.fixtures.clock import FakeClock
 
 LIST = "crm.activity.badge.list"
 BADGE = {"code": "b24c-moved", "title": "Call Status", "value": "Missed", "type": "failure"}
@@ -35,15 +36,15 @@ def list_call(
 
 
 def test_fifty_one_quick_calls_trip_the_default_bucket() -> None:
-    with FakePortal() as portal:
-        started = time.monotonic()
+    clock = FakeClock()
+    with FakePortal(clock=clock) as portal:
         statuses = [list_call(portal).status_code for _ in range(51)]
-        elapsed = time.monotonic() - started
         refused = list_call(portal)
-    assert statuses[:50] == [200] * 50
-    # The bucket drains 2 per second: only a run slower than 0.5 s earns the 51st a slot.
-    if elapsed < 0.5:
-        assert statuses[50] == 503
+        # The bucket drains 2 per second: half a second later one more call has a slot.
+        clock.advance(0.5)
+        drained = [list_call(portal).status_code for _ in range(2)]
+    assert statuses == [200] * 50 + [503]
+    assert drained == [200, 503]
     assert refused.status_code == 503
     assert refused.json() == {
         "error": "QUERY_LIMIT_EXCEEDED",
@@ -54,17 +55,18 @@ def test_fifty_one_quick_calls_trip_the_default_bucket() -> None:
 
 
 def test_a_client_paced_at_the_drain_rate_never_trips_the_bucket() -> None:
-    drain = 20.0
-    with FakePortal(bucket=(3, drain)) as portal:
-        next_at = time.monotonic()
+    # 16 per second: 1/16 s is exact in binary, so the fake clock adds up without rounding.
+    drain = 16.0
+    clock = FakeClock()
+    with FakePortal(bucket=(3, drain), clock=clock) as portal:
         statuses = []
         for _ in range(30):
-            time.sleep(max(0.0, next_at - time.monotonic()))
-            next_at = time.monotonic() + 1 / drain
+            clock.advance(1 / drain)
             statuses.append(list_call(portal).status_code)
         assert statuses == [200] * 30
         burst = [list_call(portal).status_code for _ in range(10)]
-    assert 503 in burst
+    # The paced calls left one slot taken: two more fit in the burst of 3, then none.
+    assert burst == [200, 200] + [503] * 8
 
 
 def test_the_bucket_is_shared_by_every_caller() -> None:
@@ -218,11 +220,20 @@ def test_a_stalled_add_still_happens_after_the_client_gave_up() -> None:
         url = portal.webhook_url() + "crm.activity.badge.add.json"
         with pytest.raises(requests.ReadTimeout):
             requests.post(url, json=BADGE, timeout=0.2)
-        time.sleep(0.6)
+        # Wait for the stalled add itself to finish (not a fixed sleep that races it): the
+        # bound only keeps a broken portal from hanging the test.
+        _wait_until(lambda: portal.badges != [], within=10.0)
         # The retry meets the badge the first attempt created (CONTRACT.md 4).
         retry = requests.post(url, json=BADGE, timeout=5).json()
         assert retry["error"] == "BX_INVALID_VALUE"
         assert portal.badges == [BADGE]
+
+
+def _wait_until(condition: Callable[[], bool], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"the condition did not hold within {within}s"
+        time.sleep(0.01)
 
 
 def test_stop_releases_stalled_requests() -> None:

@@ -18,9 +18,10 @@ from hypothesis.errors import UnsatisfiedAssumption
 
 from conformance import reference
 from conformance import strategies as gen
-from conformance.case import OFFLINE_MODES, ScriptedResponse, case_by_id
+from conformance.case import ScriptedResponse, case_by_id
 from conformance.cassettes import cassette_text
 from conformance.engine import run_case
+from conformance.modes import OFFLINE_MODES
 from conformance.properties import (
     HYPOTHESIS_PROFILES,
     NOT_SHRUNK_EXPECTED,

@@ -49,6 +49,8 @@ class CheckContext:
     logs: list[logging.LogRecord]
     deadline: float
     served: list[tuple[int, float, Any]] = field(default_factory=list)
+    #: raw text the client wrote on every channel (conformance._capture.Seen records)
+    seen: list[Any] = field(default_factory=list)
     #: id(RecordedRequest) -> its decoding; filled by sent() so each request decodes once.
     decoded: dict[int, DecodedRequest] = field(default_factory=dict)
 

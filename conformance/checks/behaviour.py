@@ -103,33 +103,37 @@ def check_deadline(context: CheckContext) -> Iterator[Failure]:
 
 @check("behaviour.no-secret")
 def check_no_secret(context: CheckContext) -> Iterator[Failure]:
-    """The planted secret and token appear in no outcome, exception text or log record."""
-    planted = [s for s in context.target.secrets if s]
-    detector = Redactor(planted, placeholder="\0")
+    """The planted secret and token appear, in no form (raw, URL-encoded, base64, escaped, hex),
+    in any outcome, exception text, log record, stdout, stderr or warning."""
+    detector = Redactor([s for s in context.target.secrets if s])
     places: list[tuple[str, str]] = []
     for run in context.runs:
         if run.outcome is not None:
             places.append((f"outcome of step {run.index + 1}", repr(run.outcome)))
         if run.exception:
             places.append((f"exception text of step {run.index + 1}", run.exception))
-    for record in context.logs:
-        top = record.name.split(".")[0]
-        if top in TRANSPORT_LOGGERS or (
-            top in HTTP_STACK_LOGGERS and record.levelno < logging.WARNING
-        ):
-            continue
-        try:
-            text = record.getMessage()
-        except Exception:
-            text = str(record.msg)
-        places.append((f"log record of {record.name} at {record.levelname}", text))
-    for where, text in places:
-        if "\0" in detector(text):
-            yield Failure(
-                "behaviour.no-secret",
-                "a secret leaked",
-                "no occurrence of the webhook secret or the access token",
-                f"found in the {where}",
-                f"case {context.case.id} ({context.mode})",
-                "redact secrets by value before they reach an exception, a log line or an outcome",
-            )
+    streams: dict[str, list[str]] = {}
+    for seen in context.seen:
+        if seen.logger:
+            top = seen.logger.split(".")[0]
+            if top in TRANSPORT_LOGGERS or (
+                top in HTTP_STACK_LOGGERS and seen.level < logging.WARNING
+            ):
+                continue
+            places.append((seen.channel, seen.text))
+        elif seen.channel.startswith(("stdout", "stderr")):
+            # Written in pieces, read whole: a secret printed half by half still shows.
+            streams.setdefault(seen.channel, []).append(seen.text)
+        else:
+            places.append((seen.channel, seen.text))
+    places += [(channel, "".join(pieces)) for channel, pieces in streams.items()]
+    for where in dict.fromkeys(where for where, text in places if detector.finds(text)):
+        yield Failure(
+            "behaviour.no-secret",
+            "a secret leaked",
+            "no occurrence of the webhook secret or the access token, in any encoding",
+            f"found in the {where}",
+            f"case {context.case.id} ({context.mode})",
+            "redact secrets by value before they reach an exception, a log line, a print, "
+            "a warning or an outcome",
+        )

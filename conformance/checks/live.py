@@ -14,7 +14,7 @@ from conformance.api import Success
 from conformance.checks._registry import CheckContext, ExchangeContext, check
 from conformance.live.cases import LiveCase
 from conformance.results import Failure, normalised
-from conformance.validation import validate_response
+from conformance.validation import BodyRejected, validate_response
 
 
 def _key(badge: Any) -> str:
@@ -95,6 +95,16 @@ def check_portal_wire(context: ExchangeContext) -> Iterator[Failure]:
             continue
         try:
             result = validate_response(exchange.api_method, body, status=exchange.status)
+        except BodyRejected as exc:
+            yield Failure(
+                "portal.wire",
+                "the portal answered with a body that cannot be checked",
+                "a v2 JSON envelope (CONTRACT.md 2.1, 2.2)",
+                str(exc),
+                where,
+                "a failure of the portal, not of the client",
+            )
+            continue
         except ValueError:
             continue
         for violation in result.violations:

@@ -100,7 +100,7 @@ def sweep_command(
     prefix is left, 1 when a delete failed, 2 on a usage error.
     """
     from conformance.live.budget import BudgetSettings
-    from conformance.live.run import SweepRefused, sweep
+    from conformance.live.sweep import SweepRefused, sweep
     from conformance.live.target import LiveTargetError
 
     try:

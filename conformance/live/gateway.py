@@ -23,12 +23,19 @@ import requests
 from werkzeug.datastructures import EnvironHeaders
 
 from conformance import __version__, schemas
+from conformance._http_server import ascii_target, read_body
 from conformance.api import Redactor
 from conformance.live.budget import BudgetExhausted, RequestBudget
+from conformance.live.exchange import (
+    SUITE_TAG,
+    Answer,
+    Exchange,
+    absorbed_attempt,
+    local_answer,
+    query_limit_exceeded,
+    unreachable,
+)
 from conformance.live.target import LivePortal
-
-# The portal's own request reading: the raw target made ASCII, the body within a limit.
-from conformance.portal.app import _ascii_target, _read_body
 from conformance.wire import DecodedRequest, decode_request
 
 if TYPE_CHECKING:
@@ -38,8 +45,6 @@ ADD, GET, LIST, DELETE = schemas.METHODS
 READ_METHODS: Final = frozenset({GET, LIST})
 WRITE_METHODS: Final = frozenset({ADD, DELETE})
 
-#: Who made a request that is not part of a case: the suite itself (probes, cleanup, sweep).
-SUITE_TAG: Final = "(suite)"
 
 #: Headers that belong to one connection, never forwarded either way.
 _HOP_BY_HOP: Final = frozenset(
@@ -64,59 +69,11 @@ _DROPPED: Final = frozenset({"cookie", "set-cookie"})
 #: Where a redirect to another host goes: the gateway refuses it (the portal moved).
 MOVED_PATH: Final = "/b24ct-moved"
 _MAX_BODY: Final = 32 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One request of the run and its answer, as the portal (or the gateway) gave it."""
-
-    number: int
-    tag: str
-    step: int
-    at: float
-    wall: float
-    http_method: str
-    client_url: str
-    portal_url: str
-    request_headers: dict[str, str]
-    request_body: bytes
-    api_method: str | None
-    status: int
-    response_headers: dict[str, str]
-    response_body: bytes
-    seconds: float
-    waited: float
-    #: why the gateway answered itself; None when the portal answered
-    local: str | None = None
-
-    @property
-    def from_portal(self) -> bool:
-        return self.local is None
-
-    def json(self) -> Any:
-        """The parsed body, or None when it is not JSON."""
-        try:
-            return json.loads(self.response_body.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError):
-            return None
-
-
-@dataclass
-class _Answer:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-    local: str | None = None
-
-
-def _local(status: int, code: str, text: str) -> _Answer:
-    body = json.dumps({"error": code, "error_description": f"b24-conformance: {text}"})
-    return _Answer(
-        status,
-        [("Content-Type", "application/json; charset=utf-8")],
-        body.encode("utf-8"),
-        local=f"{code}: {text}",
-    )
+#: Times the gateway sends a request again after QUERY_LIMIT_EXCEEDED, each after the budget
+#: has halved its rate and waited a slot: the portal refused it before running the method
+#: (CONTRACT.md section 4), so sending it again is safe, and the client never sees the portal's
+#: throttling (its verdict does not depend on the bucket).
+THROTTLE_RETRIES: Final = 8
 
 
 @dataclass
@@ -235,7 +192,7 @@ class Gateway:
         body: bytes,
         *,
         essential: bool = False,
-    ) -> tuple[_Answer, Exchange]:
+    ) -> tuple[Answer, Exchange]:
         """Answer one request: refused here, or forwarded to the portal within budget."""
         started, wall = time.monotonic(), time.time()
         client_url = (self.public_url or "http://127.0.0.1/").rstrip("/") + target
@@ -245,26 +202,40 @@ class Gateway:
             tag, step = self._tag, self._step
             self._in_flight += 1
         waited = 0.0
+        absorbed: list[Exchange] = []
         try:
             refusal = self.refusal(decoded, target, essential=essential)
             if refusal is not None:
-                answer = _local(403, "B24CT_REFUSED", refusal + "; the portal was not called")
+                answer = local_answer(403, "B24CT_REFUSED", refusal + "; the portal was not called")
             else:
                 try:
                     waited = self.budget.acquire(essential=essential)
                 except BudgetExhausted as exc:
-                    answer = _local(429, "B24CT_BUDGET_EXHAUSTED", str(exc))
+                    answer = local_answer(429, "B24CT_BUDGET_EXHAUSTED", str(exc))
                 else:
                     if decoded.api_method == ADD and isinstance(decoded.params.get("code"), str):
                         # Noted before the portal sees it: a lost answer still gets cleaned up.
                         with self._lock:
                             self.created[decoded.params["code"]] = None
                             self.deleted.pop(decoded.params["code"], None)
-                    answer = self._forward(http_method, portal_url, headers, body)
+                    answer, waited = self._forward_within_limit(
+                        http_method, portal_url, headers, body, essential, waited, absorbed
+                    )
         finally:
             with self._idle:
                 self._in_flight -= 1
                 self._idle.notify_all()
+        for attempt in absorbed:
+            self._keep(
+                replace(
+                    attempt,
+                    tag=tag,
+                    step=step,
+                    client_url=client_url,
+                    api_method=decoded.api_method,
+                ),
+                decoded,
+            )
         exchange = Exchange(
             number=0,
             tag=tag,
@@ -283,8 +254,37 @@ class Gateway:
             seconds=time.monotonic() - started,
             waited=waited,
             local=answer.local,
+            unreachable=answer.unreachable,
         )
         return answer, self._keep(exchange, decoded)
+
+    def _forward_within_limit(
+        self,
+        http_method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        essential: bool,
+        waited: float,
+        absorbed: list[Exchange],
+    ) -> tuple[Answer, float]:
+        """Forward; on QUERY_LIMIT_EXCEEDED slow the budget down and send again (at most
+        THROTTLE_RETRIES times), keeping each refused attempt in ``absorbed``."""
+        for _ in range(THROTTLE_RETRIES):
+            sent_at, sent_wall = time.monotonic(), time.time()
+            answer = self._forward(http_method, url, headers, body)
+            if not query_limit_exceeded(answer):
+                self.budget.admitted()
+                return answer, waited
+            self.budget.throttled()
+            absorbed.append(
+                absorbed_attempt(http_method, url, headers, body, answer, sent_at, sent_wall)
+            )
+            try:
+                waited += self.budget.acquire(essential=essential)
+            except BudgetExhausted:
+                return answer, waited
+        return self._forward(http_method, url, headers, body), waited
 
     def _keep(self, exchange: Exchange, decoded: DecodedRequest) -> Exchange:
         body = exchange.json() if exchange.from_portal else None
@@ -301,7 +301,7 @@ class Gateway:
 
     def _forward(
         self, http_method: str, url: str, headers: Mapping[str, str], body: bytes
-    ) -> _Answer:
+    ) -> Answer:
         sent = {
             name: value
             for name, value in headers.items()
@@ -317,15 +317,15 @@ class Gateway:
                 allow_redirects=False,
             )
         except requests.Timeout:
-            return _unreachable(504, f"the portal did not answer within {self.timeout:g}s")
+            return unreachable(504, f"the portal did not answer within {self.timeout:g}s")
         except requests.RequestException as exc:
-            return _unreachable(502, self.redact(f"the portal could not be reached: {exc}"))
+            return unreachable(502, self.redact(f"the portal could not be reached: {exc}"))
         kept = [
             (name, self._rewrite_location(value) if name.lower() == "location" else value)
             for name, value in response.headers.items()
             if name.lower() not in _HOP_BY_HOP | _DROPPED
         ]
-        return _Answer(response.status_code, kept, response.content)
+        return Answer(response.status_code, kept, response.content)
 
     def _rewrite_location(self, location: str) -> str:
         public = (self.public_url or "http://127.0.0.1/").rstrip("/")
@@ -361,33 +361,24 @@ def _numbered(exchange: Exchange, number: int) -> Exchange:
     return replace(exchange, number=number)
 
 
-def _unreachable(status: int, text: str) -> _Answer:
-    return _Answer(
-        status,
-        [("Content-Type", "text/plain; charset=utf-8")],
-        f"b24-conformance: {text}".encode(),
-        local=text,
-    )
-
-
 class GatewayApp:
-    """The gateway as a WSGI application (served by the fake portal's quiet server)."""
+    """The gateway as a WSGI application (on conformance._http_server, like the fake portal)."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:
-            body = _read_body(environ, _MAX_BODY)
+            body = read_body(environ, _MAX_BODY)
         except Exception:
             body = b""
         headers = dict(EnvironHeaders(environ).items())
         try:
             answer, _ = self.gateway.handle(
-                str(environ.get("REQUEST_METHOD", "GET")), _ascii_target(environ), headers, body
+                str(environ.get("REQUEST_METHOD", "GET")), ascii_target(environ), headers, body
             )
         except Exception as exc:  # the gateway must answer whatever happens
-            answer = _unreachable(
+            answer = unreachable(
                 502, self.gateway.redact(f"the gateway failed: {type(exc).__name__}")
             )
         try:

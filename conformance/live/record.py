@@ -26,9 +26,11 @@ from vcr.serialize import deserialize, serialize
 from vcr.serializers import yamlserializer
 
 from conformance import __version__
+from conformance._cassette_file import CHECKSUM_KEY, interactions_digest
+from conformance._yaml import load_yaml
 from conformance.case import Case, case_by_id
 from conformance.live.cases import live_case, live_case_ids, live_modes
-from conformance.live.gateway import Exchange
+from conformance.live.exchange import Exchange
 from conformance.live.target import LivePortal
 from conformance.transports import OFFLINE_HOST, SECRET_PLACEHOLDER, TOKEN_PLACEHOLDER
 from conformance.wire import decode_request, php_json
@@ -184,7 +186,7 @@ class Recorder:
 
     def write(self, case: Case, exchanges: Iterable[Exchange], outcome: str) -> Path | None:
         """The case's cassette, or None when a step was not answered by the portal."""
-        chosen = [e for e in exchanges if e.tag == case.id and e.step >= 0]
+        chosen = [e for e in exchanges if e.tag == case.id and e.step >= 0 and not e.absorbed]
         steps = [sum(1 for e in chosen if e.step == index) for index in range(len(case.steps))]
         if not chosen or 0 in steps or any(not e.from_portal for e in chosen):
             self.skipped.append(case.id)
@@ -208,16 +210,23 @@ class Recorder:
             },
             "live": {"prefix": self.prefix, "auth": case.auth},
         }
-        text = str(
-            serialize(
-                {
-                    "requests": [request for request, _ in interactions],
-                    "responses": [response for _, response in interactions],
-                    "metadata": metadata,
-                },
-                yamlserializer,
+
+        def text_of() -> str:
+            return str(
+                serialize(
+                    {
+                        "requests": [request for request, _ in interactions],
+                        "responses": [response for _, response in interactions],
+                        "metadata": metadata,
+                    },
+                    yamlserializer,
+                )
             )
-        )
+
+        # Checksummed like the catalogue's cassettes: a recording edited by hand is refused
+        # before a replay run, naming the file, instead of failing the client.
+        metadata[CHECKSUM_KEY] = interactions_digest(load_yaml(text_of())["interactions"])
+        text = text_of()
         leaks = self.scrub.leaks(text)
         if leaks:
             raise RecordingLeak(

@@ -3,52 +3,50 @@
 A run never hurts the portal and never leaves data behind: writes need ``allow_writes``; every
 code an add was sent for is deleted after its case, again when the run ends (also after
 SIGINT or SIGTERM), and a last list deletes whatever still carries the run's prefix.
-``sweep`` removes the leftovers of a run that was killed outright.
+``sweep`` (conformance.live.sweep) removes the leftovers of a run that was killed outright.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
-import signal
-import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any, Final
 
 from conformance import __version__, checks
+from conformance._http_server import Certificates, ServerThread
 from conformance.api import AdapterFactory, Redactor
 from conformance.engine import run_case
-from conformance.live.budget import BudgetSettings, RequestBudget
+from conformance.live.answers import error_code, gone, listed_codes, log_line
+from conformance.live.budget import BudgetSettings, Clock, RequestBudget, Sleep
 from conformance.live.cases import (
-    CODE_PREFIX,
     LiveCase,
     live_cases,
     live_modes,
     run_prefix,
 )
 from conformance.live.drift import DriftCollector
-from conformance.live.gateway import (
-    DELETE,
-    LIST,
-    SUITE_TAG,
-    Exchange,
-    Gateway,
-    GatewayApp,
-)
+from conformance.live.exchange import SUITE_TAG, Exchange
+from conformance.live.gateway import DELETE, LIST, Gateway, GatewayApp
+from conformance.live.preflight import PreflightFailed, preflight_problem
 from conformance.live.record import Recorder
+from conformance.live.signals import SignalGuard
 from conformance.live.target import LivePortal, portal_from_env
 from conformance.live.transport import LiveTransport
 from conformance.results import CaseResult, conclude
 
 #: Seconds the end of a run waits for client requests still in flight before cleaning up.
 DRAIN_WAIT: Final = 5.0
+#: How long the final cleanup keeps retrying deletes (and the last list), and its backoff:
+#: the first pause, doubled after each round up to the longest.
+CLEANUP_DEADLINE: Final = 120.0
+CLEANUP_FIRST_PAUSE: Final = 0.5
+CLEANUP_LONGEST_PAUSE: Final = 8.0
 _RUN_ID_ALPHABET: Final = "0123456789abcdef"
 
 
@@ -73,7 +71,10 @@ def new_run_id() -> str:
 
 
 class LiveRun:
-    """Everything one live run owns; ``close()`` is idempotent and always cleans up."""
+    """Everything one live run owns; ``close()`` is idempotent and always cleans up.
+
+    ``clock`` and ``sleep`` pace the budget and the cleanup's retries (real time by default).
+    """
 
     def __init__(
         self,
@@ -82,6 +83,8 @@ class LiveRun:
         env: Mapping[str, str] | None = None,
         report_dir: Path | None = None,
         deadline: float = 10.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep | None = None,
     ) -> None:
         self.settings = settings
         self.report_dir = report_dir
@@ -92,7 +95,9 @@ class LiveRun:
         self.run_id = settings.run_id or new_run_id()
         self.prefix = run_prefix(self.run_id)
         self.redact = Redactor(self.portal.secrets)
-        self.budget = RequestBudget(settings.budget)
+        self.budget = RequestBudget(settings.budget, clock=clock, sleep=sleep)
+        self._clock = clock
+        self._sleep = sleep or time.sleep
         self.gateway = Gateway(
             self.portal,
             self.budget,
@@ -116,7 +121,7 @@ class LiveRun:
         self._cases: dict[str, LiveCase] = {}
         self._observed = 0
         self._closed = False
-        self._previous_handlers: dict[int, Any] = {}
+        self._signals = SignalGuard()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -134,14 +139,13 @@ class LiveRun:
 
     def start(self) -> None:
         """Start the gateway, take over SIGTERM, and (with writes) probe for admin rights."""
-        from conformance.portal.server import ServerThread, _Certificates
-
         try:
-            self._certificates = _Certificates() if self.settings.tls else None
+            self._certificates = Certificates() if self.settings.tls else None
             self._server = ServerThread(
                 GatewayApp(self.gateway),
                 0,
                 self._certificates.context if self._certificates else None,
+                name="b24-gateway",
             )
             self._server.start()
             scheme = "https" if self._certificates else "http"
@@ -151,7 +155,8 @@ class LiveRun:
                 ca_bundle=self._certificates.ca_bundle if self._certificates else None,
                 timeout=max(1.0, self.deadline - 1.0),
             )
-            self._install_signals()
+            self._signals.install()
+            self._preflight()
             auth = "oauth" if self.portal.kind == "oauth" else "webhook"
             self._cases = {c.id: c for c in live_cases(self.prefix, auth, live_modes("live"))}
             if self.settings.allow_writes:
@@ -159,6 +164,14 @@ class LiveRun:
         except BaseException:
             self.close()
             raise
+
+    def _preflight(self) -> None:
+        """One read-only list before the first case; raises PreflightFailed (one line)."""
+        listed = self.gateway.call(LIST, {})
+        self._observe([listed])
+        problem = preflight_problem(listed, self.gateway.moved_to)
+        if problem is not None:
+            raise PreflightFailed(self.redact(problem))
 
     def case_ids(self) -> list[str]:
         return list(self._cases)
@@ -207,7 +220,7 @@ class LiveRun:
             )
         finally:
             if case.writes:
-                with self._signals_deferred():
+                with self._signals.deferred():
                     self._delete([c for c in self.gateway.created_codes() if c in case.codes])
         exchanges = self.gateway.since(mark)
         self._observe(exchanges)
@@ -220,7 +233,10 @@ class LiveRun:
                 )
             )
         ours = [e for e in exchanges if e.tag == case.id]
+        # Every answer of the portal is judged; what the client saw excludes the throttled
+        # attempts the gateway absorbed.
         self._judge_portal(result, case, ours)
+        ours = [e for e in ours if not e.absorbed]
         result.reproduction = self.redact(
             result.reproduction.replace(self.gateway.public_url, self.portal.portal_url)
         )
@@ -262,35 +278,41 @@ class LiveRun:
             if not code.startswith(self.prefix) or code in self.gateway.deleted:
                 continue
             exchange = self.gateway.call(DELETE, {"code": code}, essential=True)
-            body = exchange.json()
-            gone = isinstance(body, dict) and (
-                body.get("result") is True or body.get("error") == "NOT_FOUND"
-            )
-            if gone:
+            if gone(exchange):
                 self.gateway.note_deleted(code)
             else:
                 left.append(code)
         return left
 
     def _cleanup(self) -> None:
-        """Delete every code the run sent an add for, then whatever still has its prefix."""
-        if not self.settings.allow_writes:
-            return
-        left = self._delete(self.gateway.created_codes())
-        listed = self.gateway.call(LIST, {}, essential=True)
-        self._observe([listed])
-        stray = [c for c in listed_codes(listed) if c.startswith(self.prefix)]
-        left = sorted(set(left) | set(self._delete(stray)))
-        if listed.json() is None or not isinstance(listed.json(), dict):
+        """Delete every code the run sent an add for, then whatever still has its prefix;
+        retried with backoff until CLEANUP_DEADLINE, and only then the sweep command."""
+        if not self.settings.allow_writes or not self.gateway.created_codes():
+            return  # every add is noted before it is sent: no add, nothing to look for
+        deadline = self._clock() + CLEANUP_DEADLINE
+        pause = CLEANUP_FIRST_PAUSE
+        while True:
+            left = self._delete(self.gateway.created_codes())
+            listed = self.gateway.call(LIST, {}, essential=True)
+            self._observe([listed])
+            answered = isinstance(listed.json(), dict) and "result" in listed.json()
+            stray = [c for c in listed_codes(listed) if c.startswith(self.prefix)]
+            left = sorted(set(left) | set(self._delete(stray)))
+            if (answered and not left) or self._clock() + pause > deadline:
+                break
+            self._sleep(pause)
+            pause = min(pause * 2, CLEANUP_LONGEST_PAUSE)
+        sweep = f"`b24-conformance sweep --prefix {self.prefix}`"
+        if not answered:
             self.problems.append(
-                "the final list did not answer, so leftovers could not be checked: run "
-                f"`b24-conformance sweep --prefix {self.prefix}`"
+                f"the final list did not answer within {CLEANUP_DEADLINE:g}s of retries, so "
+                f"leftovers could not be checked: run {sweep}"
             )
         self.leftovers = left
         if left:
             self.problems.append(
-                f"{len(left)} badge(s) could not be deleted ({', '.join(left)}): run "
-                f"`b24-conformance sweep --prefix {self.prefix}`"
+                f"{len(left)} badge(s) could not be deleted within {CLEANUP_DEADLINE:g}s of "
+                f"retries ({', '.join(left)}): run {sweep}"
             )
 
     def close(self) -> None:
@@ -300,7 +322,7 @@ class LiveRun:
             return
         self._closed = True
         # The run is ending anyway: a signal during cleanup must not cut it short.
-        with self._signals_deferred(reraise=False):
+        with self._signals.deferred(reraise=False):
             try:
                 self.gateway.close(DRAIN_WAIT)
                 self._cleanup()
@@ -316,50 +338,14 @@ class LiveRun:
                     self._server.stop()
                 if self.report_dir is not None:
                     self.files = self.write_files(self.report_dir)
-                self._restore_signals()
-
-    # --- signals ----------------------------------------------------------------------------
-
-    def _install_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def interrupt(signum: int, frame: FrameType | None) -> None:
-            raise KeyboardInterrupt(f"signal {signum}")
-
-        self._previous_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, interrupt)
-
-    def _restore_signals(self) -> None:
-        for signum, handler in self._previous_handlers.items():
-            signal.signal(signum, handler)
-        self._previous_handlers.clear()
-
-    @contextlib.contextmanager
-    def _signals_deferred(self, reraise: bool = True) -> Iterator[None]:
-        """Hold SIGINT and SIGTERM while cleaning up; then (``reraise``) act on one."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        received: list[int] = []
-
-        def hold(signum: int, frame: FrameType | None) -> None:
-            received.append(signum)
-
-        previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-        if received and reraise:
-            raise KeyboardInterrupt(f"signal {received[0]} (after cleanup)")
+                self._signals.restore()
 
     # --- what the run tells -----------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
         exchanges = self.gateway.exchanges
         to_portal = [e for e in exchanges if e.from_portal]
-        codes = Counter(_error_code(e) for e in to_portal)
+        codes = Counter(error_code(e) for e in to_portal)
         codes.pop(None, None)
         return {
             "suite": {"version": __version__},
@@ -374,12 +360,18 @@ class LiveRun:
                 "max_requests": self.budget.settings.max_requests,
                 "requests_made": self.budget.made,
                 "waited_seconds": round(self.budget.waited, 3),
+                "throttled": self.budget.throttles,
+                "rate_now": round(self.budget.rate, 6),
             },
             "requests": {
                 "to_portal": len(to_portal),
                 "by_the_suite": sum(1 for e in to_portal if e.tag == SUITE_TAG),
-                "refused_by_gateway": sum(1 for e in exchanges if not e.from_portal),
+                "refused_by_gateway": sum(
+                    1 for e in exchanges if not e.from_portal and not e.unreachable
+                ),
+                "portal_unreachable": sum(1 for e in exchanges if e.unreachable),
                 "query_limit_exceeded": codes.get("QUERY_LIMIT_EXCEEDED", 0),
+                "absorbed_by_gateway": sum(1 for e in exchanges if e.absorbed),
                 "error_codes": {str(k): v for k, v in sorted(codes.items(), key=str)},
             },
             "cleanup": {
@@ -397,8 +389,15 @@ class LiveRun:
         lines = [
             f"live: {s['requests']['to_portal']} requests to the portal "
             f"({self.budget.settings.describe()}; {s['budget']['waited_seconds']}s waited), "
-            f"{s['requests']['query_limit_exceeded']} QUERY_LIMIT_EXCEEDED, "
-            f"{s['requests']['refused_by_gateway']} refused by the gateway",
+            f"{s['requests']['query_limit_exceeded']} QUERY_LIMIT_EXCEEDED"
+            + (
+                f" ({s['requests']['absorbed_by_gateway']} waited out and sent again by the "
+                f"gateway; the budget slowed to {self.budget.rate:g} req/s)"
+                if s["requests"]["absorbed_by_gateway"]
+                else ""
+            )
+            + f", {s['requests']['refused_by_gateway']} refused by the gateway"
+            + f", {s['requests']['portal_unreachable']} failed to reach the portal",
             f"live: codes of this run start with {self.prefix}; "
             + (
                 f"created {len(s['cleanup']['created'])}, deleted {len(s['cleanup']['deleted'])}"
@@ -429,97 +428,3 @@ class LiveRun:
             encoding="utf-8",
         )
         return [*files, summary, log]
-
-
-def listed_codes(exchange: Exchange) -> list[str]:
-    body = exchange.json()
-    result = body.get("result") if isinstance(body, dict) else None
-    badges = result.get("badges") if isinstance(result, dict) else None
-    if not isinstance(badges, list):
-        return []
-    return [b["code"] for b in badges if isinstance(b, dict) and isinstance(b.get("code"), str)]
-
-
-def _error_code(exchange: Exchange) -> Any:
-    body = exchange.json()
-    if isinstance(body, dict) and "error" in body and not isinstance(body["error"], dict):
-        return body["error"]
-    return None
-
-
-def log_line(exchange: Exchange) -> str:
-    when = datetime.fromtimestamp(exchange.wall, UTC).isoformat(timespec="milliseconds")
-    step = f" step {exchange.step + 1}" if exchange.step >= 0 else ""
-    code = _error_code(exchange)
-    answer = f"HTTP {exchange.status}" + (f" {code}" if code is not None else "")
-    who = "gateway" if exchange.local else "portal"
-    line = (
-        f"#{exchange.number} {when} {exchange.tag}{step}: {exchange.http_method} "
-        f"{exchange.api_method or '?'} -> {who} {answer} in {exchange.seconds:.3f}s "
-        f"(waited {exchange.waited:.3f}s for the budget)"
-    )
-    if exchange.local:
-        line += f" [{exchange.local}]"
-    return line
-
-
-# --- sweep ------------------------------------------------------------------------------------
-
-
-class SweepRefused(ValueError):
-    """A sweep prefix that could touch badges the suite did not create."""
-
-
-@dataclass
-class SweepResult:
-    removed: list[str]
-    failed: list[tuple[str, str]]
-    requests: int
-
-
-def sweep(
-    prefix: str,
-    *,
-    env: Mapping[str, str] | None = None,
-    base_url: str | None = None,
-    budget: BudgetSettings | None = None,
-    dry_run: bool = False,
-    on_removed: Callable[[str], None] | None = None,
-) -> SweepResult:
-    """Delete every badge whose code starts with ``prefix`` (which must start with b24ct-)."""
-    if not prefix.startswith(CODE_PREFIX):
-        raise SweepRefused(
-            f"--prefix {prefix!r} does not start with {CODE_PREFIX!r}: sweep removes only what "
-            "live runs created (their codes start with b24ct-<run id>-)"
-        )
-    portal = portal_from_env(os.environ if env is None else env, base_url)
-    gateway = Gateway(
-        portal, RequestBudget(budget or BudgetSettings()), prefix=prefix, allow_writes=True
-    )
-    listed = gateway.call(LIST, {})
-    body = listed.json()
-    if not isinstance(body, dict) or "result" not in body:
-        code = body.get("error") if isinstance(body, dict) else f"HTTP {listed.status}"
-        raise RuntimeError(Redactor(portal.secrets)(f"list answered {code}, not a badge list"))
-    removed: list[str] = []
-    failed: list[tuple[str, str]] = []
-    for code in listed_codes(listed):
-        if not code.startswith(prefix):
-            continue
-        if dry_run:
-            removed.append(code)
-            continue
-        answer = gateway.call(DELETE, {"code": code})
-        result = answer.json()
-        if isinstance(result, dict) and (
-            result.get("result") is True or result.get("error") == "NOT_FOUND"
-        ):
-            removed.append(code)
-            if on_removed is not None:
-                on_removed(code)
-        else:
-            why = answer.local or str(
-                result.get("error") if isinstance(result, dict) else f"HTTP {answer.status}"
-            )
-            failed.append((code, why))
-    return SweepResult(removed, failed, gateway.budget.made)

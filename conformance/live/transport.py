@@ -74,8 +74,8 @@ class LiveTransport:
                 yield
         finally:
             for exchange in self.gateway.since(seen):
-                if exchange.tag != script.case.id:
-                    continue
+                if exchange.tag != script.case.id or exchange.absorbed:
+                    continue  # another case's, or a throttled attempt the client never saw
                 script.requests.append(
                     RecordedRequest(
                         exchange.http_method,

@@ -14,16 +14,16 @@ from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import ClientDisconnected
-from werkzeug.wsgi import get_input_stream
 
+from conformance._http_server import DropConnection, ascii_target, header_value, read_body
 from conformance.portal.auth import Directory
+from conformance.portal.depth import drop_deep_pairs, json_too_deep
 from conformance.portal.envelope import (
     Answer,
-    DropConnection,
     PortalError,
     error_answer,
     internal_error,
@@ -44,32 +44,83 @@ if TYPE_CHECKING:
 #: over real HTTP they are rewritten in scripted headers to this server's two addresses.
 MOVED_HOST: Final = "moved.b24-conformance.invalid"
 
-#: Characters kept as they are when a raw request target is made ASCII again.
-_URL_SAFE: Final = "!#$%&'()*+,/:;=?@[]~"
-
 #: How often a stalled request looks at its release conditions, in seconds.
 _POLL: Final = 0.05
 
 
-class RequestLog:
-    """Every request the portal received, oldest first (bounded, so a long run cannot grow it
-    without limit)."""
+#: Bytes of one request body the log keeps, and of all bodies together (the rest is counted).
+LOG_BODY_LIMIT: Final = 1024 * 1024
+LOG_TOTAL_LIMIT: Final = 64 * 1024 * 1024
 
-    def __init__(self, limit: int = 100_000) -> None:
+
+class RequestLog:
+    """Every request the portal received, oldest first, bounded: at most ``limit`` entries,
+    ``body_limit`` bytes of each body and ``total_limit`` bytes of bodies in all (the oldest
+    entries go first). What is not kept is counted, so a long run cannot grow it without
+    limit and a test can still see that it happened."""
+
+    def __init__(
+        self,
+        limit: int = 100_000,
+        body_limit: int = LOG_BODY_LIMIT,
+        total_limit: int = LOG_TOTAL_LIMIT,
+    ) -> None:
+        if limit < 1 or body_limit < 0 or total_limit < body_limit:
+            raise ValueError(
+                f"request log limit={limit}, body_limit={body_limit}, total_limit={total_limit}:"
+                " expected limit >= 1 and 0 <= body_limit <= total_limit"
+            )
+        self.limit = limit
+        self.body_limit = body_limit
+        self.total_limit = total_limit
         self._lock = threading.Lock()
-        self._entries: deque[RecordedRequest] = deque(maxlen=limit)
+        self._entries: deque[tuple[int, RecordedRequest]] = deque()
+        self._kept_bytes = 0
+        #: requests received since the last clear (kept or not)
+        self.received = 0
+        #: body bytes received but not kept (cut off, or gone with an evicted entry)
+        self.unkept_bytes = 0
+        #: entries evicted to stay within the limits
+        self.evicted = 0
 
     def append(self, entry: RecordedRequest) -> None:
+        body = entry.body
+        if len(body) > self.body_limit:
+            entry = replace(entry, body=body[: self.body_limit])
         with self._lock:
-            self._entries.append(entry)
+            self.unkept_bytes += len(body) - len(entry.body)
+            while self._entries and (
+                len(self._entries) >= self.limit
+                or self._kept_bytes + len(entry.body) > self.total_limit
+            ):
+                _, old = self._entries.popleft()
+                self._kept_bytes -= len(old.body)
+                self.unkept_bytes += len(old.body)
+                self.evicted += 1
+            self._entries.append((self.received, entry))
+            self._kept_bytes += len(entry.body)
+            self.received += 1
+
+    @property
+    def kept_bytes(self) -> int:
+        """Body bytes the log holds now."""
+        with self._lock:
+            return self._kept_bytes
 
     def snapshot(self) -> list[RecordedRequest]:
         with self._lock:
-            return list(self._entries)
+            return [entry for _, entry in self._entries]
+
+    def since(self, number: int) -> list[RecordedRequest]:
+        """The kept entries received after the first ``number`` (see ``received``)."""
+        with self._lock:
+            return [entry for index, entry in self._entries if index >= number]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._kept_bytes = 0
+            self.received = self.unkept_bytes = self.evicted = 0
 
 
 #: ``on_answer(method, path, status)``; the path still holds a webhook secret: redact it.
@@ -125,24 +176,6 @@ def wait_for_release(events: Iterable[threading.Event], limit: float) -> None:
         waiting[0].wait(min(_POLL, left))
 
 
-def _ascii_target(environ: WSGIEnvironment) -> str:
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if raw is None:
-        query = environ.get("QUERY_STRING", "")
-        raw = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
-    # werkzeug hands the request target over as UTF-8 bytes of the latin-1 text http.server
-    # decoded; undo both steps to get the client's bytes, then percent-escape what is not ASCII.
-    try:
-        octets = str(raw).encode("latin-1").decode("utf-8").encode("latin-1")
-    except UnicodeError:
-        octets = str(raw).encode("utf-8", "surrogateescape")
-    target = quote(octets, safe=_URL_SAFE)
-    if target.lower().startswith(("http://", "https://")):
-        parts = urlsplit(target)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-    return target if target.startswith("/") else "/" + target
-
-
 def _host(environ: WSGIEnvironment) -> str:
     host = str(environ.get("HTTP_HOST", ""))
     try:
@@ -154,35 +187,22 @@ def _host(environ: WSGIEnvironment) -> str:
     return f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
 
 
-def _read_body(environ: WSGIEnvironment, limit: int) -> bytes:
-    length = environ.get("CONTENT_LENGTH", "")
-    if not environ.get("wsgi.input_terminated") and length.isdigit():
-        # The common case, read in one call: Content-Length bytes from the connection.
-        size = int(length)
-        if size > limit:
-            # Like PHP past post_max_size: the method sees no body at all (werkzeug drains
-            # the rest after the answer).
-            return b""
-        body: bytes = environ["wsgi.input"].read(size) if size else b""
-        if len(body) < size:
-            raise ClientDisconnected()
-        return body
-    stream = get_input_stream(environ, safe_fallback=True)
-    chunks: list[bytes] = []
-    total = 0
-    while chunk := stream.read(65536):
-        total += len(chunk)
-        if total > limit:
-            return b""
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _header_value(value: str) -> str:
-    # http.server writes header values as latin-1 and would fail on anything else.
-    if value.isprintable() and (value.isascii() or all(ord(c) < 256 for c in value)):
-        return value
-    return quote(value, safe=_URL_SAFE + " ")
+def _within_php_limits(request: Incoming) -> Incoming:
+    """The request as PHP would parse it: JSON too deep for json_decode read as an empty body,
+    variables nested deeper than max_input_nesting_level dropped (conformance.portal.depth)."""
+    mime = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    body = request.body
+    if mime == "application/json":
+        if json_too_deep(body):
+            body = b""
+    elif mime != "multipart/form-data" and body:
+        body = drop_deep_pairs(body.decode("latin-1")).encode("latin-1")
+    path, mark, query = request.target.partition("?")
+    target = path + mark + drop_deep_pairs(query) if mark else request.target
+    if body == request.body and target == request.target:
+        return request
+    url = request.url[: len(request.url) - len(request.target)] + target
+    return replace(request, body=body, target=target, url=url)
 
 
 class PortalApp:
@@ -201,7 +221,7 @@ class PortalApp:
             answer = internal_error()
         self._announce(environ, answer.status)
         headers = [
-            (name, _header_value(value))
+            (name, header_value(value))
             for name, value in answer.headers
             if name.lower() not in ("content-length", "transfer-encoding", "connection")
         ]
@@ -214,15 +234,15 @@ class PortalApp:
         if hook is not None:
             # An observer must not change what the client gets.
             with suppress(Exception):
-                path = urlsplit(_ascii_target(environ)).path
+                path = urlsplit(ascii_target(environ)).path
                 hook(str(environ.get("REQUEST_METHOD", "GET")), path, status)
 
     def read(self, environ: WSGIEnvironment) -> Incoming:
         started = time.time()
-        target = _ascii_target(environ)
+        target = ascii_target(environ)
         scheme = "https" if environ.get("wsgi.url_scheme") == "https" else "http"
         try:
-            body = _read_body(environ, self.state.max_body)
+            body = read_body(environ, self.state.max_body)
         except (ClientDisconnected, ConnectionError, TimeoutError):
             raise DropConnection() from None
         return Incoming(
@@ -278,6 +298,7 @@ class PortalApp:
     # --- stateful mode ----------------------------------------------------------------------
 
     def stateful(self, request: Incoming) -> Answer:
+        request = _within_php_limits(request)
         decoded = decode_request(request.method, request.url, request.headers, request.body)
         method = decoded.api_method if decoded.path_kind != "unknown" else None
         fault = self.state.faults.take(method)

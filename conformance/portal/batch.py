@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from conformance.portal.auth import Caller
-from conformance.portal.envelope import PortalError, php_array, php_bool, php_str, time_block
+from conformance.portal.envelope import (
+    Called,
+    PortalError,
+    php_array,
+    php_bool,
+    php_str,
+    time_block,
+)
 from conformance.wire import php_parse_pairs
 
-if TYPE_CHECKING:
-    from conformance.portal.rest import RestLayer
+#: How a batch runs one command: RestLayer.call, passed in so batch needs no import of rest.
+MethodCall = Callable[[str, Mapping[str, Any], Caller], Called]
 
 #: CRestUtil::BATCH_MAX_LENGTH
 BATCH_MAX_LENGTH: Final = 50
@@ -77,7 +84,7 @@ def _split(command: Any) -> tuple[str, str]:
     return method, query.partition("#")[0]
 
 
-def run_batch(rest: RestLayer, params: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+def run_batch(call: MethodCall, params: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
     # methodsBatch upper-cases the keys: halt/HALT and cmd/CMD are the same parameter.
     upper = {str(k).upper(): v for k, v in params.items()}
     halt = php_bool(upper.get("HALT"))
@@ -94,7 +101,7 @@ def run_batch(rest: RestLayer, params: Mapping[str, Any], caller: Caller) -> dic
             pairs = parse_qsl(query, keep_blank_values=True) if query else []
             sub_params = _substitute(php_parse_pairs(pairs), sections)
             # The lowercased name first, then the name as given: either way case-insensitive.
-            called = rest.call(method.lower(), sub_params, caller)
+            called = call(method.lower(), sub_params, caller)
         except PortalError as error:
             sections["error"][key] = error.body()
             if halt:

@@ -38,14 +38,6 @@ class PortalError(Exception):
         return {"error": self.code, "error_description": self.description}
 
 
-class DropConnection(BaseException):
-    """Raised by the application to close the connection without any HTTP answer.
-
-    A BaseException so that werkzeug's own ``except Exception`` (which would send a 500)
-    lets it through to the request handler, which resets the socket.
-    """
-
-
 @dataclass(frozen=True)
 class Answer:
     """One HTTP answer: status, headers and the exact bytes."""
@@ -85,6 +77,15 @@ class Timing:
     processing: float = 0.0
     operating: float | None = None
     operating_reset_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Called:
+    """A method's successful outcome, ready for an envelope or a batch section."""
+
+    result: Any
+    total: int | None
+    timing: Timing
 
 
 def time_block(timing: Timing, finish: float) -> dict[str, Any]:

@@ -134,6 +134,8 @@ class _Injected:
     fault: Fault
     method: str | None
     remaining: int | None
+    #: matching requests still to let through before the fault applies
+    skip: int = 0
 
 
 class FaultQueue:
@@ -143,18 +145,25 @@ class FaultQueue:
         self._lock = threading.Lock()
         self._queue: list[_Injected] = []
 
-    def add(self, fault: Fault, method: str | None = None, times: int | None = 1) -> None:
+    def add(
+        self, fault: Fault, method: str | None = None, times: int | None = 1, after: int = 0
+    ) -> None:
         if times is not None and times < 1:
             raise ValueError(f"times={times}: expected a count >= 1, or None for every request")
+        if after < 0:
+            raise ValueError(f"after={after}: expected a count of requests >= 0")
         name = split_method(method)[0] if method else None
         with self._lock:
-            self._queue.append(_Injected(fault, name, times))
+            self._queue.append(_Injected(fault, name, times, after))
 
     def take(self, method: str | None) -> Fault | None:
         """The fault for a request to ``method`` (None outside /rest/), used up once."""
         with self._lock:
             for entry in self._queue:
                 if entry.method is None or entry.method == method:
+                    if entry.skip:
+                        entry.skip -= 1
+                        continue
                     if entry.remaining is not None:
                         entry.remaining -= 1
                         if entry.remaining == 0:

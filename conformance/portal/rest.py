@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from conformance.portal.auth import Caller, scope_error
-from conformance.portal.envelope import PortalError, Timing, php_intval
+from conformance.portal.batch import run_batch
+from conformance.portal.envelope import Called, PortalError, Timing, php_intval
 from conformance.portal.limits import OperatingLimiter
 from conformance.portal.store import BadgeStore
 
@@ -29,15 +30,6 @@ class Page:
     key: str
     items: list[Any]
     count: int
-
-
-@dataclass(frozen=True)
-class Called:
-    """A method's successful outcome, ready for an envelope or a batch section."""
-
-    result: Any
-    total: int | None
-    timing: Timing
 
 
 Action = Callable[["RestLayer", Mapping[str, Any], Caller], Any]
@@ -71,9 +63,7 @@ def _badge_delete(rest: RestLayer, params: Mapping[str, Any], caller: Caller) ->
 
 
 def _batch(rest: RestLayer, params: Mapping[str, Any], caller: Caller) -> Any:
-    from conformance.portal.batch import run_batch
-
-    return run_batch(rest, params, caller)
+    return run_batch(rest.call, params, caller)
 
 
 METHODS: Final[Mapping[str, Method]] = {

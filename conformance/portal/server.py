@@ -1,188 +1,39 @@
-"""FakePortal: the portal application served by werkzeug's threaded server on 127.0.0.1,
-over HTTP or TLS (a throwaway CA from trustme), quiet, and never answering with a traceback."""
+"""FakePortal: the portal application on the shared server plumbing (conformance._http_server):
+127.0.0.1, HTTP or TLS (a throwaway CA from trustme), quiet, never answering with a traceback."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import ssl
-import struct
-import tempfile
-import threading
-import weakref
+import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
-from http import HTTPStatus
+from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
-
+from conformance._http_server import (
+    LOCALHOST,
+    LOOPBACK,
+    MAX_CONNECTIONS,
+    Certificates,
+    ServerThread,
+)
 from conformance.api import Target
-from conformance.portal.app import AnswerHook, PortalApp, PortalState
+from conformance.portal.app import (
+    LOG_BODY_LIMIT,
+    LOG_TOTAL_LIMIT,
+    AnswerHook,
+    PortalApp,
+    PortalState,
+    RequestLog,
+)
 from conformance.portal.auth import Directory, random_secret
-from conformance.portal.envelope import DropConnection
 from conformance.portal.faults import Fault
-from conformance.portal.limits import LeakyBucket, OperatingLimiter
+from conformance.portal.limits import Clock, LeakyBucket, OperatingLimiter
 from conformance.portal.rest import RestLayer
 from conformance.portal.store import BadgeStore
 from conformance.transports import SECRET_PLACEHOLDER, RecordedRequest, Script
-from conformance.wire import php_json
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
-
-#: The only interface the portal listens on.
-LOOPBACK = "127.0.0.1"
-#: The same server under another name: the portal's "new address" for redirects.
-MOVED_NAME = "localhost"
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """werkzeug's handler without request logs, with JSON for requests http.server rejects
-    itself, a TLS handshake off the accept loop, and connection resets on request."""
-
-    #: Seconds a client may stay silent while sending its request.
-    timeout = 30.0
-    _drop = False
-
-    def setup(self) -> None:
-        if isinstance(self.request, ssl.SSLSocket):
-            # The listening socket does not handshake on accept, so one slow or plain-text
-            # client cannot hold up the accept loop; the handshake happens here, per thread.
-            self.request.settimeout(self.timeout)
-            self.request.do_handshake()
-        super().setup()
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except DropConnection:
-            self._drop = True
-            self.close_connection = True
-
-    def finish(self) -> None:
-        with suppress(OSError):
-            super().finish()
-        if self._drop:
-            try:
-                # Linger 0: close() sends a reset, not an orderly end of stream.
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                self.connection.close()
-            except OSError:
-                pass
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        try:
-            phrase = HTTPStatus(code).phrase
-        except ValueError:
-            phrase = "Error"
-        error = "INTERNAL_SERVER_ERROR" if code >= 500 else "INVALID_REQUEST"
-        body = php_json({"error": error, "error_description": message or phrase}).encode("ascii")
-        if self.request_version == "HTTP/0.9":
-            # Answer garbage with a status line, as nginx would, not HTTP/0.9's bare body.
-            self.request_version = "HTTP/1.0"
-        self.close_connection = True
-        self.send_response(code, phrase)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
-            self.wfile.write(body)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Requests are recorded by the portal, never logged (a webhook URL holds a secret)."""
-
-    def log_error(self, format: str, *args: Any) -> None:
-        """Quiet: client errors are not the portal's to report."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
-class _QuietServer(ThreadedWSGIServer):
-    daemon_threads = True
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        """Quiet: the application answers every error itself."""
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet: a failed handshake or a vanished client needs no traceback."""
-
-
-class ServerThread:
-    """Any WSGI application on werkzeug's threaded server at 127.0.0.1, in a daemon thread."""
-
-    def __init__(
-        self, app: WSGIApplication, port: int = 0, ssl_context: ssl.SSLContext | None = None
-    ) -> None:
-        self.app = app
-        self.requested_port = port
-        self.ssl_context = ssl_context
-        self._server: _QuietServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the server is not running")
-        return self._server.port
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    def start(self) -> None:
-        if self._server is not None:
-            return
-        # Bind here rather than in werkzeug, which prints and exits when the port is taken.
-        listener = socket.create_server((LOOPBACK, self.requested_port), backlog=128)
-        try:
-            server = _QuietServer(LOOPBACK, 0, self.app, _QuietHandler, fd=listener.fileno())
-        finally:
-            listener.close()
-        if self.ssl_context is not None:
-            server.socket = self.ssl_context.wrap_socket(
-                server.socket, server_side=True, do_handshake_on_connect=False
-            )
-            server.ssl_context = self.ssl_context
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"b24-portal-{server.port}",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join()
-
-
-class _Certificates:
-    """A throwaway CA and a certificate for 127.0.0.1 and localhost; the CA PEM on disk."""
-
-    def __init__(self) -> None:
-        import trustme
-
-        authority = trustme.CA()
-        leaf = authority.issue_cert(LOOPBACK, MOVED_NAME)
-        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        leaf.configure_cert(self.context)
-        directory = tempfile.mkdtemp(prefix="b24-portal-ca-")
-        self.ca_bundle = os.path.join(directory, "ca.pem")
-        authority.cert_pem.write_to_path(self.ca_bundle)
-        self._cleanup = weakref.finalize(self, shutil.rmtree, directory, True)
+#: The portal's "new address" for redirects: the same server under another host name.
+MOVED_NAME = LOCALHOST
 
 
 class FakePortal:
@@ -190,7 +41,10 @@ class FakePortal:
 
     Stateful by default (badge store, webhook and OAuth auth, limits, injected faults);
     inside ``scripted(script)`` every /rest/ request is answered from a case's Script.
-    User 1 is an admin with a random webhook secret.
+    User 1 is an admin with a random webhook secret. ``clock`` drives the leaky bucket
+    (seconds, monotonic; a test passes a fake one to pace requests without waiting).
+    The request log keeps ``log_body_limit`` bytes of each body and ``log_total_limit`` in
+    all; ``max_connections`` are served at once, one more gets 503 (docs/portal.md).
     """
 
     def __init__(
@@ -206,6 +60,10 @@ class FakePortal:
         stall_limit: float = 60.0,
         max_body: int = 32 * 1024 * 1024,
         on_answer: AnswerHook | None = None,
+        clock: Clock = time.monotonic,
+        log_body_limit: int = LOG_BODY_LIMIT,
+        log_total_limit: int = LOG_TOTAL_LIMIT,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port={port}: expected 0 (any free port) to 65535")
@@ -220,17 +78,20 @@ class FakePortal:
             directory=self.directory,
             store=self.store,
             rest=RestLayer(self.store, limiter),
-            bucket=LeakyBucket(*bucket) if bucket is not None else None,
+            bucket=LeakyBucket(*bucket, clock=clock) if bucket is not None else None,
             stall_limit=stall_limit,
             max_body=max_body,
             on_answer=on_answer,
+            log=RequestLog(body_limit=log_body_limit, total_limit=log_total_limit),
         )
         self._limiter = limiter
-        self._certificates = _Certificates() if tls else None
+        self._certificates = Certificates() if tls else None
         self._server = ServerThread(
             PortalApp(self._state),
             port,
             self._certificates.context if self._certificates else None,
+            name="b24-portal",
+            max_connections=max_connections,
         )
         self.add_user(1, random_secret(), admin=True, login="admin")
 
@@ -357,9 +218,12 @@ class FakePortal:
             with self._state.script_lock:
                 self._state.script = None
 
-    def inject(self, fault: Fault, method: str | None = None, times: int | None = 1) -> None:
-        """Apply ``fault`` to the next ``times`` requests (of ``method``; None: any request)."""
-        self._state.faults.add(fault, method, times)
+    def inject(
+        self, fault: Fault, method: str | None = None, times: int | None = 1, *, after: int = 0
+    ) -> None:
+        """Apply ``fault`` to the next ``times`` requests (of ``method``; None: any request),
+        after letting ``after`` of them through untouched."""
+        self._state.faults.add(fault, method, times, after)
 
     def mark_in_use(self, code: str, in_use: bool = True) -> None:
         """An open activity shows the badge: delete answers ENTITY_WITH_BADGE_EXISTS."""
@@ -374,6 +238,28 @@ class FakePortal:
     def requests(self) -> list[RecordedRequest]:
         """Every request received, in both modes, oldest first."""
         return self._state.log.snapshot()
+
+    @property
+    def request_count(self) -> int:
+        """Requests received since the start (or the last reset), kept in the log or not."""
+        return self._state.log.received
+
+    def requests_since(self, count: int) -> list[RecordedRequest]:
+        """The logged requests received after the first ``count`` (see request_count)."""
+        return self._state.log.since(count)
+
+    @property
+    def log_usage(self) -> dict[str, int]:
+        """What the bounded request log holds and what it let go: entries, body bytes kept,
+        body bytes not kept, entries evicted, requests received."""
+        log = self._state.log
+        return {
+            "entries": len(log.snapshot()),
+            "kept_bytes": log.kept_bytes,
+            "unkept_bytes": log.unkept_bytes,
+            "evicted": log.evicted,
+            "received": log.received,
+        }
 
     def reset(self) -> None:
         """Clear the badges, faults, limits and request log (users and tokens stay)."""

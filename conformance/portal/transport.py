@@ -81,9 +81,9 @@ class PortalTransport:
             yield
             return
         # The store answers: take the step's requests from the portal's own log.
-        seen = len(self.portal.requests)
+        seen = self.portal.request_count
         try:
             yield
         finally:
-            for request in self.portal.requests[seen:]:
+            for request in self.portal.requests_since(seen):
                 script.requests.append(dataclasses.replace(request, step=index))
