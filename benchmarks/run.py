@@ -33,7 +33,7 @@ import bench_engine
 import bench_portal
 import bench_properties
 
-from conformance.case import OFFLINE_MODES
+from conformance.modes import OFFLINE_MODES
 from conformance.properties import PROPERTIES, ScriptedProperty
 
 ROOT = Path(__file__).resolve().parent.parent
