@@ -75,6 +75,11 @@ def cases_dir() -> Path:
     return _package_dir() / "cases"
 
 
+def fixes_file() -> Path:
+    """How to fix a client per check (``conformance/checks/fixes.yaml``), for the reports."""
+    return _package_dir() / "checks" / "fixes.yaml"
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any, Final, Literal
 
 from conformance import _data, schemas
+from conformance.results import clip
 from conformance.wire import php_json
 
 
@@ -112,7 +113,7 @@ class Expectation:
 
     def describe(self) -> str:
         if self.outcome == "success":
-            shown = f"result={php_json(self.result)[:80]}" if self.has_result else ""
+            shown = f"result={clip(php_json(self.result), 80)}" if self.has_result else ""
             total = f", total={self.total}" if self.total is not None else ""
             return f"Success({shown}{total})"
         if self.outcome == "api-error":

@@ -241,7 +241,14 @@ def _render_violation(number: int, violation: Violation) -> list[str]:
 )
 @run_options("case", "baseline", "baseline_update", "seed", "deadline")
 @click.option(
-    "-v", "--verbose", count=True, help="Show every case (-v) and pytest's full output (-vv)."
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show every case, counts per level and every failing case id (-v); pytest's full "
+    "output as well (-vv).",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress: the summary in one line (verdict, checks)."
 )
 @click.option(
     "-n",
@@ -257,6 +264,7 @@ def _render_violation(number: int, violation: Violation) -> list[str]:
 def run(
     keyword: str | None,
     verbose: int,
+    quiet: bool,
     processes: str | None,
     base_url: str | None,
     **values: Any,
@@ -273,7 +281,7 @@ def run(
     sys.exit(
         run_suite(
             build_config(values, base_url=base_url),
-            verbose=verbose,
+            verbose=-1 if quiet else verbose,
             keyword=keyword,
             processes=processes,
         )

@@ -6,6 +6,7 @@ import importlib
 import os
 import shutil
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +54,26 @@ def load_factory(spec: str) -> AdapterFactory:
     return factory
 
 
+@contextmanager
+def _working_directory_importable() -> Iterator[None]:
+    """The working directory on ``sys.path`` for one import, as ``python -m`` puts it there.
+
+    A console script's ``sys.path`` starts at its own bin directory, so ``--client
+    my_adapter:factory`` beside my_adapter.py would not import; the entry is taken out again so
+    the rest of the run resolves imports as the user's environment does.
+    """
+    here = os.getcwd()
+    if here in sys.path or "" in sys.path:
+        yield
+        return
+    sys.path.insert(0, here)
+    try:
+        yield
+    finally:
+        if here in sys.path:
+            sys.path.remove(here)
+
+
 #: Seconds an adapter module may take to import: one that hangs there would hang the run.
 IMPORT_DEADLINE: Final = 30.0
 
@@ -65,7 +86,7 @@ def _import_adapter_module(module_name: str, spec: str) -> ModuleType:
     """Import the adapter's module; whatever goes wrong there (any exception, SystemExit, a
     hang past IMPORT_DEADLINE) is a ClientSpecError of one line naming the module."""
     try:
-        with _deadline(IMPORT_DEADLINE):
+        with _deadline(IMPORT_DEADLINE), _working_directory_importable():
             return importlib.import_module(module_name)
     except ImportError as exc:
         raise ClientSpecError(

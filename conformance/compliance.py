@@ -278,7 +278,8 @@ def run_clients(root: Path, clients: Sequence[KnownClient]) -> dict[str, int]:
     help="Run nothing: regenerate the publication from the kept records.",
 )
 def compliance_command(root: Path, names: tuple[str, ...], no_run: bool) -> None:
-    """Run the suite against every known client and write docs/compliance.md, .json and badges.
+    """Run the suite against every known client and write docs/compliance.md, .json, .html
+    (clients x checks) and badges.
 
     Exits 0 when every run honoured its baseline, 1 when one did not (the publication is
     written anyway), 2 on a usage error.

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from conformance.baseline import EMPTY, Baseline, load_baseline
-from conformance.clients import load_factory
+from conformance.clients import ClientSpecError, load_factory
 from conformance.errors import UsageError
 from conformance.live.budget import (
     DEFAULT_BURST,
@@ -30,6 +30,12 @@ from conformance.live.run import LiveSettings
 from conformance.modes import DEFAULT_MODES, MODE_NAMES, MODES
 from conformance.properties import HYPOTHESIS_PROFILES
 from conformance.results import DEFAULT_DEADLINE
+
+#: A harness is a process of its own: only the default modes that serve over a real server
+#: (not in-process interception) can see its requests.
+HARNESS_MODES: Final[tuple[str, ...]] = tuple(
+    name for name in DEFAULT_MODES if not MODES[name].offline
+)
 
 Kind = Literal["text", "int", "float", "flag", "multiple", "dir", "file"]
 
@@ -70,13 +76,19 @@ RUN_OPTIONS: Final[tuple[RunOption, ...]] = (
         "multiple",
         "Transport; repeat for several. Default: "
         + ", ".join(DEFAULT_MODES)
-        + ". "
+        + " ("
+        + ", ".join(HARNESS_MODES)
+        + " for a cmd: client). "
         + "; ".join(f"{name}: {mode.description}" for name, mode in MODES.items())
         + " (see docs/live.md).",
         choices=MODE_NAMES,
     ),
     RunOption("case", "multiple", "Run only this case or property id; repeatable."),
-    RunOption("report", "dir", "Write report.json, report.md and junit.xml into this directory."),
+    RunOption(
+        "report",
+        "dir",
+        "Write report.json, report.md, report.html and junit.xml into this directory.",
+    ),
     RunOption("baseline", "file", "YAML file listing the client's expected failures."),
     RunOption(
         "baseline-update",
@@ -187,6 +199,8 @@ class RunConfig:
     baseline_update: Path | None = None
     #: the day baseline entries expire against (None: today); tests pass one in
     today: date | None = None
+    #: how the user spells the options (``--`` or ``--b24-``), for messages after validation
+    option_prefix: str = "--"
     #: the option values this configuration was built from (for pytest-xdist workers)
     values: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -226,7 +240,10 @@ def build_config(
     for dest, option in OPTIONS_BY_DEST.items():
         _check_value(option, given[dest], flag(dest))
     client = str(given["client"])
-    load_factory(client)  # a spec that names no factory is a usage error before anything runs
+    try:
+        load_factory(client)  # a spec that names no factory is a usage error before anything runs
+    except ClientSpecError as exc:
+        raise ClientSpecError(_as_typed(str(exc), "--client", flag("client"))) from None
     baseline = (
         load_baseline(given["baseline"], option=flag("baseline")) if given["baseline"] else EMPTY
     )
@@ -240,7 +257,7 @@ def build_config(
         modes = modes or ("replay",)
         if "replay" not in modes:
             raise UsageError(f"{flag('cassettes')} applies to {prefix}mode replay only")
-    modes = modes or DEFAULT_MODES
+    modes = modes or default_modes(client)
     if "replay" in modes:
         _check_cassettes(cassettes, tuple(given["case"]))
     live = None
@@ -266,8 +283,19 @@ def build_config(
         live=live,
         cassettes=cassettes,
         baseline_update=baseline_update,
+        option_prefix=prefix,
         values={dest: _plain(given[dest]) for dest in OPTIONS_BY_DEST},
     )
+
+
+def _as_typed(message: str, flag: str, typed: str) -> str:
+    """``message`` naming the option as the user typed it (``--b24-client`` under pytest)."""
+    return typed + message.removeprefix(flag) if message.startswith(flag + " ") else message
+
+
+def default_modes(client: str) -> tuple[str, ...]:
+    """The modes of a run that names none: what can intercept ``client``'s requests."""
+    return HARNESS_MODES if client.strip().startswith("cmd:") else DEFAULT_MODES
 
 
 def _live_settings(
@@ -327,12 +355,11 @@ def _check_report_dir(directory: Path, flag: str) -> None:
     if existing != directory and not existing.is_dir():
         raise UsageError(
             f"{flag} {str(directory)!r}: cannot make the directory, {str(existing)!r} is a "
-            "file; expected a directory to write report.json, report.md and junit.xml to"
+            "file; expected a directory to write the reports to"
         )
     if existing == directory and not directory.is_dir():
         raise UsageError(
-            f"{flag} {str(directory)!r} is a file; expected a directory to write report.json, "
-            "report.md and junit.xml to"
+            f"{flag} {str(directory)!r} is a file; expected a directory to write the reports to"
         )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(

@@ -20,7 +20,13 @@ from conformance._capture import captured_output
 from conformance.api import CAPABILITIES, Adapter, AdapterFactory, Redactor, Target
 from conformance.case import Case, Step
 from conformance.checks import CheckContext, StepRun
-from conformance.results import DEFAULT_DEADLINE, CaseResult, call_with_deadline, conclude
+from conformance.results import (
+    DEFAULT_DEADLINE,
+    CaseResult,
+    call_with_deadline,
+    clip,
+    conclude,
+)
 from conformance.transports import (
     SECRET_PLACEHOLDER,
     TOKEN_PLACEHOLDER,
@@ -237,4 +243,4 @@ def _describe_answer(answer: Mapping[str, Any]) -> str:
     if "fault" in answer:
         return f"a {answer['fault']}"
     shown = php_json(answer["body"]) if "body" in answer else repr(answer.get("raw", ""))
-    return f"HTTP {answer['status']} {shown[:160]}"
+    return f"HTTP {answer['status']} {clip(shown, 160)}"

@@ -6,6 +6,7 @@ It registers options and fixtures; nothing runs unless the suite's own tests are
 
 from __future__ import annotations
 
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -13,18 +14,25 @@ from typing import Any
 import pytest
 
 from conformance._network import network_guard
+from conformance.api import Redactor
 from conformance.config import RUN_OPTIONS, build_config
 from conformance.errors import EXIT_ADAPTER_BROKEN, EXIT_USAGE, AdapterBroken, UsageError
-from conformance.results import OUTCOMES, CaseResult
+from conformance.results import CaseResult
 from conformance.runner import RunPlugin
 from conformance.session import RunSession
+from conformance.terminal import Line
+from conformance.terminal import summary_lines as terminal_lines
 
 SESSION_KEY = pytest.StashKey[RunSession]()
 # pytest.exit inside collection becomes a collection error: hold it until collection ends.
 EXIT_KEY = pytest.StashKey[tuple[str, int]]()
+#: The run's report.json document (redacted), built once for the reports and the summary.
+DOCUMENT_KEY = pytest.StashKey[dict[str, Any]]()
 #: The key of a run's option values in a pytest-xdist worker's ``workerinput``.
 WORKER_VALUES = "b24_values"
 PREFIX = "--b24-"
+#: pytest's own default of -r: what plain pytest shows when the user asked for nothing else.
+DEFAULT_REPORTCHARS = "fE"
 
 
 class Errored(Exception):
@@ -96,7 +104,7 @@ def _session(config: pytest.Config) -> RunSession | None:
     if _is_worker(config) and "live" in (config.getoption("--b24-mode") or ()):
         # A live run keeps one budget, one prefix and one cleanup: it cannot be split.
         config.stash[EXIT_KEY] = (
-            "usage error: --mode live runs in one process, without -n",
+            "usage error: --b24-mode live runs in one process, without -n",
             EXIT_USAGE,
         )
         return None
@@ -130,10 +138,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("b24_item", pairs, ids=[f"{mode}-{item}" for item, mode in pairs])
 
 
-def pytest_collection_modifyitems(config: pytest.Config) -> None:
-    if EXIT_KEY in config.stash:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if EXIT_KEY not in config.stash:
+        return
+    if _is_worker(config):
         message, code = config.stash[EXIT_KEY]
         pytest.exit(message, returncode=code)
+    # pytest.exit would wrap the message in its own "! _pytest.outcomes.Exit: ... !" line:
+    # run nothing instead, and say it in one line when the session finishes.
+    items.clear()
 
 
 @pytest.fixture
@@ -183,6 +196,13 @@ def _controller_session(config: pytest.Config) -> RunSession | None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    if EXIT_KEY in config.stash and not _is_worker(config):
+        message, code = config.stash[EXIT_KEY]
+        print(message, file=sys.stderr)
+        session.exitstatus = code
+        # pytest's "no tests ran" would otherwise follow the one line that says why.
+        config.option.verbose = -2
+        return
     run = config.stash.get(SESSION_KEY, None)
     if _is_worker(config):
         if run is not None:
@@ -196,43 +216,93 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run.close()
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         run.interrupted = True
-    if run.config.report_dir is not None:
-        from conformance.reports import write_reports
+    from conformance.reports import redacted_document, write_reports
 
-        write_reports(run, run.config.report_dir, secrets=run.secrets)
+    document = config.stash[DOCUMENT_KEY] = redacted_document(run, run.secrets)
+    plugin = _run_plugin(config)
+    if plugin is not None:
+        plugin.document = document
+    if run.config.report_dir is not None:
+        write_reports(run, run.config.report_dir, secrets=run.secrets, document=document)
     if run.config.baseline_update is not None:
         run.update_baseline(run.config.baseline_update)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = run.exit_code()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    """``run -v``: one line per case (``FAILED   stub-get.not-found: [outcome.code] ...``)
+    instead of pytest's node ids, which name the suite's files."""
+    status = yield
+    plugin = _run_plugin(config)
+    label = _case_label(report.nodeid)
+    category, letter, word = status
+    if plugin is None or plugin.verbose != 1 or label is None or not (letter or word):
+        return status
+    detail = _first_line(report)
+    writer = config.pluginmanager.get_plugin("terminalreporter")
+    if writer is not None:
+        text = f"{category.upper():<8} {label}" + (f": {detail}" if detail else "")
+        writer.write_line(text, red=category in ("failed", "error"))
+    return category, "", ""
+
+
+def _case_label(nodeid: str) -> str | None:
+    """``stub-get.not-found`` of the suite's ``test_case[stub-get.not-found]``."""
+    name = nodeid.rpartition("::")[2]
+    if not (name.startswith("test_case[") and name.endswith("]")):
+        return None
+    return name.removeprefix("test_case[")[:-1]
+
+
+def _first_line(report: pytest.TestReport) -> str:
+    if report.passed:
+        return ""
+    if isinstance(report.longrepr, tuple):  # a skip: (path, line, "Skipped: reason")
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    lines = report.longreprtext.strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The suite's summary: the last thing on screen under ``b24-conformance run``."""
     run = config.stash.get(SESSION_KEY, None)
-    if run is None or (not run.results and run.live is None):
+    document = config.stash.get(DOCUMENT_KEY, None)
+    if run is None or document is None or (not run.results and run.live is None):
         return
-    writer = terminalreporter
-    writer.section("b24-conformance")
-    version = f" {run.client_version}" if run.client_version else ""
-    writer.line(f"client {run.adapter_name!r}{version} ({run.config.client})")
-    for line in run.baseline_lines():
-        writer.line(line)
-    header = f"{'mode':<8}" + "".join(f"{o:>9}" for o in OUTCOMES)
-    writer.line(header)
-    for mode in run.config.modes:
-        counts = {
-            o: sum(1 for r in run.results if r.mode == mode and r.outcome == o) for o in OUTCOMES
-        }
-        writer.line(f"{mode:<8}" + "".join(f"{counts[o]:>9}" for o in OUTCOMES))
-    failing = [r for r in run.results if r.outcome in ("failed", "errored")]
-    for result in failing[:20]:
-        first = result.message.splitlines()[0] if result.message else ""
-        writer.line(f"{result.outcome.upper():<8} {result.mode}-{result.case_id}: {first}")
-    if len(failing) > 20:
-        writer.line(f"... and {len(failing) - 20} more (see report.md or run with -v)")
-    for problem in run.baseline_problems:
-        writer.line(f"baseline problem: {problem}", red=True)
+    plugin = _run_plugin(config)
+    if plugin is None and config.option.reportchars == DEFAULT_REPORTCHARS:
+        # Plain pytest: the suite's summary groups the failures; pytest's short summary would
+        # repeat each one after it. An explicit -r keeps it.
+        terminalreporter.reportchars = ""
+    verbose = plugin.verbose if plugin is not None else config.get_verbosity()
+    if verbose < 0 and plugin is not None:
+        return  # -q: the runner says the one line after pytest is done
+    if plugin is None:
+        terminalreporter.section("b24-conformance")
+    for line in summary_lines(run, document, verbose, prefix="--" if plugin else PREFIX):
+        terminalreporter.line(line.text, red=line.bad)
+
+
+def summary_lines(
+    run: RunSession, document: dict[str, Any], verbose: int, *, prefix: str = "--"
+) -> list[Line]:
+    """The run's terminal summary, baseline problems and the live run's lines included."""
+    extra = [Line(line) for line in run.baseline_lines()]
+    extra += [Line(f"baseline problem: {problem}", bad=True) for problem in run.baseline_problems]
     if run.live is not None:
-        for line in run.live.summary_lines():
-            writer.line(line, red=line.startswith("live problem"))
-    if run.config.report_dir is not None:
-        writer.line(f"reports written to {run.config.report_dir}")
+        extra += [
+            Line(text, bad=text.startswith("live problem")) for text in run.live.summary_lines()
+        ]
+    redact = Redactor(run.secrets)
+    return [
+        Line(redact(line.text), line.bad)
+        for line in terminal_lines(
+            document,
+            report_dir=run.config.report_dir,
+            verbose=verbose,
+            prefix=prefix,
+            extra=extra,
+        )
+    ]

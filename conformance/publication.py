@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from conformance.compliance_html import render_compliance_html
+
 LEVELS: Final = ("must", "should", "may")
 BADGES_DIR: Final = "docs/badges"
 #: What a matrix cell shows for a case's verdict.
@@ -286,6 +288,9 @@ def publication(records: Sequence[ClientRecord]) -> dict[str, str]:
     files = {
         "docs/compliance.json": json_text(document),
         "docs/compliance.md": render_markdown(document),
+        "docs/compliance.html": render_compliance_html(
+            {record.name: record.report for record in records}, document
+        ),
     }
     for client in document["clients"]:
         files[f"{BADGES_DIR}/{client['name']}.json"] = json_text(client["badge"])

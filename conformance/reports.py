@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from conformance import __version__, schemas
 from conformance.api import Redactor
-from conformance.case import case_by_id
-from conformance.results import OUTCOMES
+from conformance.report_html import render_html
+from conformance.report_md import render_markdown
 from conformance.session import RunSession
 
 
@@ -73,98 +72,35 @@ def _now() -> float:
     return time.time()
 
 
-def render_markdown(document: dict[str, Any]) -> str:
-    version = document["client"].get("version")
-    lines = [
-        f"# b24-conformance report: {document['client']['name']}"
-        + (f" {version}" if version else ""),
-        "",
-        f"Client {document['client']['name']} version {version or '(not declared)'}.",
-        "",
-        f"Suite {document['suite']['version']}, mode {document['mode']}, profile "
-        f"{document['profile']}, seed {document['seed']}, started {document['started']}.",
-        "",
-        "## Summary",
-        "",
-    ]
-    modes = sorted({c["mode"] for c in document["cases"]})
-    lines.append("| mode | level | " + " | ".join(OUTCOMES) + " |")
-    lines.append("|---|---|" + "---|" * len(OUTCOMES))
-    for mode in modes:
-        for level in ("must", "should", "may"):
-            counts = Counter(
-                c["outcome"] for c in document["cases"] if c["mode"] == mode and c["level"] == level
-            )
-            if counts:
-                cells = " | ".join(str(counts.get(o, 0)) for o in OUTCOMES)
-                lines.append(f"| {mode} | {level} | {cells} |")
-    total = " | ".join(str(document["summary"][o]) for o in OUTCOMES)
-    lines.append(f"| **all** | | {total} |")
-    for problem in document["baseline_problems"]:
-        lines += ["", f"**Baseline problem:** {problem}"]
-    for note in document.get("baseline_notes", ()):
-        lines += ["", f"Baseline note: {note}"]
-    if "interrupted" in document:
-        lines += _interrupted_lines(document["interrupted"]["not_run"])
-    failing = [c for c in document["cases"] if c["outcome"] in ("failed", "errored")]
-    lines += ["", "## Failures", ""]
-    if not failing:
-        lines.append("None.")
-    for entry in failing:
-        description = case_by_id(entry["id"]).description if _known(entry["id"]) else ""
-        lines += [
-            f"### {entry['id']} ({entry['mode']}, {entry['level']}): {entry['outcome']}",
-            "",
-            description,
-            "",
-            "```",
-            entry["message"],
-            "```",
-            "",
-            "Reproduce:",
-            "",
-            "```sh",
-            entry.get("reproduction", ""),
-            "```",
-            "",
-            f"Rerun: `{entry.get('rerun', '')}`",
-            "",
-        ]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _interrupted_lines(not_run: list[dict[str, str]]) -> list[str]:
-    lines = [
-        "",
-        f"**Interrupted:** the run was stopped before it ended; {len(not_run)} selected "
-        "case(s) did not run, so this report is incomplete and the summary is no verdict.",
-        "",
-    ]
-    lines += [f"- {entry['id']} ({entry['mode']})" for entry in not_run[:200]]
-    if len(not_run) > 200:
-        lines.append(f"- ... and {len(not_run) - 200} more (report.json lists them all)")
-    return lines
-
-
-def _known(case_id: str) -> bool:
-    try:
-        case_by_id(case_id)
-    except KeyError:
-        return False
-    return True
+def redacted_document(session: RunSession, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The report.json document of ``session`` with every secret replaced by value."""
+    redact = Redactor(secrets)
+    loaded: dict[str, Any] = json.loads(
+        redact(json.dumps(report_document(session), ensure_ascii=False))
+    )
+    return loaded
 
 
 def write_reports(
-    session: RunSession, directory: Path, secrets: tuple[str, ...] = ()
+    session: RunSession,
+    directory: Path,
+    secrets: tuple[str, ...] = (),
+    document: dict[str, Any] | None = None,
 ) -> list[Path]:
-    """Write report.json and report.md into ``directory``; every text redacted by value."""
+    """Write report.json, report.md and report.html into ``directory``; all redacted by value.
+
+    ``document`` is the run's :func:`redacted_document`, when the caller has it already.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     redact = Redactor(secrets)
-    document = json.loads(redact(json.dumps(report_document(session), ensure_ascii=False)))
+    if document is None:
+        document = redacted_document(session, secrets)
     json_path = directory / "report.json"
     json_path.write_text(
         json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     md_path = directory / "report.md"
     md_path.write_text(redact(render_markdown(document)), encoding="utf-8")
-    return [json_path, md_path]
+    html_path = directory / "report.html"
+    html_path.write_text(redact(render_html(document)), encoding="utf-8")
+    return [json_path, md_path, html_path]

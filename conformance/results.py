@@ -131,10 +131,14 @@ def normalised(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def clip(text: str, limit: int = SHOWN_LENGTH) -> str:
+    """``text`` cut with an ellipsis past ``limit`` characters: never cut without one."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def show(value: Any, limit: int = SHOWN_LENGTH) -> str:
     """``value`` as JSON for a message, cut with an ellipsis past ``limit`` characters."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return clip(json.dumps(value, ensure_ascii=False, default=str), limit)
 
 
 def describe_outcome(outcome: object) -> str:
@@ -243,6 +247,7 @@ __all__ = [
     "CaseResult",
     "Failure",
     "call_with_deadline",
+    "clip",
     "conclude",
     "describe_outcome",
     "is_outcome",

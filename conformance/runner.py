@@ -7,8 +7,11 @@ the configuration's option values through their ``workerinput``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,6 +25,7 @@ from conformance.errors import (
 )
 from conformance.live.cases import run_prefix
 from conformance.session import RunSession
+from conformance.terminal import one_line
 
 SUITE_DIR: Final = Path(__file__).parent / "suite"
 
@@ -65,8 +69,12 @@ def choose_processes(
 class RunPlugin:
     """A prepared RunSession for the pytest plugin; notes whether the run was interrupted."""
 
-    def __init__(self, session: RunSession) -> None:
+    def __init__(self, session: RunSession, verbose: int = 0) -> None:
         self.session = session
+        #: -1 for -q (one line), 0, 1 for -v, 2 for -vv
+        self.verbose = verbose
+        #: the run's redacted report.json document, once the session finished
+        self.document: dict[str, Any] | None = None
         #: SIGINT or SIGTERM ended the run (pytest's own INTERRUPTED is also what
         #: pytest.exit(returncode=2) looks like, so it cannot tell)
         self.interrupted = False
@@ -79,7 +87,12 @@ class RunPlugin:
 def pytest_args(
     *, verbose: int = 0, keyword: str | None = None, processes: str | None = None
 ) -> list[str]:
-    """The pytest command line of a run: the bundled suite, quiet, and what the user chose."""
+    """The pytest command line of a run: the bundled suite and what the user chose.
+
+    pytest shows progress only (-v: a line per case; -vv: its own full output as well); the
+    suite's summary (conformance.terminal) is the last thing on screen, so pytest's own
+    summary sections and its count line are off.
+    """
     args = [
         "--pyargs",
         "conformance.suite",
@@ -90,13 +103,16 @@ def pytest_args(
         "-p",
         "no:cacheprovider",
         "--no-header",
-        ("--tb=no", "--tb=line", "--tb=short")[min(verbose, 2)],
         "--show-capture=no",
         # The CLI imported the package before pytest could mark it for assertion rewriting.
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
-        "-v" if verbose else "-q",
     ]
+    if verbose >= 2:
+        args += ["-v", "--tb=short", "-rN"]
+    else:
+        # -v's line per case comes from the plugin (pytest_report_teststatus).
+        args += ["-qq", "--no-summary", "--tb=no"]
     if keyword:
         args += ["-k", keyword]
     if processes is not None:
@@ -104,6 +120,18 @@ def pytest_args(
         # workers take work from busy ones instead of waiting on their fixed share.
         args += ["-p", "xdist", "-n", processes, "--dist", "worksteal"]
     return args
+
+
+def _quietly(run: Callable[[], int]) -> int:
+    """Run pytest with its output held back (-q), shown on stderr only when pytest broke."""
+    import pytest
+
+    held = io.StringIO()
+    with contextlib.redirect_stdout(held):
+        code = run()
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        sys.stderr.write(held.getvalue())
+    return code
 
 
 def run_suite(
@@ -120,7 +148,7 @@ def run_suite(
     if processes is not None and processes.strip() != "0" and live:
         raise UsageError("--numprocesses: a live run cannot be split over processes")
     session = RunSession(config)
-    plugin = RunPlugin(session)
+    plugin = RunPlugin(session, verbose)
     try:
         try:
             session.prepare()
@@ -137,13 +165,15 @@ def run_suite(
         processes = choose_processes(
             processes, items=len(session.selected()), live=live, keyword=keyword
         )
-        code = int(
-            pytest.main(
-                pytest_args(verbose=verbose, keyword=keyword, processes=processes), plugins=[plugin]
-            )
-        )
+        args = pytest_args(verbose=verbose, keyword=keyword, processes=processes)
+        if verbose < 0:
+            code = _quietly(lambda: int(pytest.main(args, plugins=[plugin])))
+        else:
+            code = int(pytest.main(args, plugins=[plugin]))
     finally:
         session.close()
+    if verbose < 0 and plugin.document is not None:
+        print(one_line(plugin.document, config.report_dir).text)
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return session.exit_code()
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:

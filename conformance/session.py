@@ -113,16 +113,18 @@ class RunSession:
 
         known = {case.id for case in all_cases()} | set(PROPERTIES) | set(live_case_ids())
         unknown = [case_id for case_id in self.config.case_ids if case_id not in known]
+        prefix = self.config.option_prefix
         if unknown:
             raise UsageError(
-                f"--case {unknown[0]!r} names no case or property"
+                f"{prefix}case {unknown[0]!r} names no case or property"
                 + did_you_mean(unknown[0], known)
                 + ": list them with `b24-conformance cases`"
             )
         for mode in self.config.modes:
             if mode not in MODE_NAMES:
                 raise UsageError(
-                    f"--mode {mode!r} is not available: expected one of {', '.join(MODE_NAMES)}"
+                    f"{prefix}mode {mode!r} is not available: "
+                    f"expected one of {', '.join(MODE_NAMES)}"
                 )
         self.factory = load_factory(self.config.client)
         if self.config.validate_protocol:

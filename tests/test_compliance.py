@@ -192,6 +192,7 @@ def test_publication_names_every_file_it_generates() -> None:
     assert set(files) == {
         "docs/compliance.json",
         "docs/compliance.md",
+        "docs/compliance.html",
         "docs/badges/good.json",
         "docs/badges/bad.json",
     }

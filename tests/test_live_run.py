@@ -121,7 +121,7 @@ def test_an_oauth_run_and_the_request_cap(tmp_path: Path) -> None:
             r for r in portal.requests if r.headers.get("Authorization", "").startswith("Bearer")
         ]
     assert result.exit_code == 0, result.output
-    assert "9 passed" in result.output
+    assert re.search(r"^live +9 +0 ", result.output, re.MULTILINE), result.output
     assert bearer
     assert capped.exit_code == 0, capped.output
     skipped = [c for c in _json(tmp_path / "report.json")["cases"] if c["outcome"] == "skipped"]
@@ -273,7 +273,7 @@ def test_recording_leaks_no_planted_secret_and_the_cassettes_replay(tmp_path: Pa
     for directory in ("hook", "oauth"):
         replayed = cli(["run", "--mode", "replay", "--cassettes", str(tmp_path / directory)], env())
         assert replayed.exit_code == 0, replayed.output
-        assert "9 passed" in replayed.output
+        assert re.search(r"^replay +9 +0 ", replayed.output, re.MULTILINE), replayed.output
 
 
 def _live_subprocess(portal: FakePortal, report: Path) -> subprocess.Popen[str]:

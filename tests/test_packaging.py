@@ -32,6 +32,7 @@ def test_wheel_carries_schemas_cassettes_and_type_marker(wheel: Path) -> None:
     assert "conformance/_bundled/cassettes/README.md" in names
     assert "conformance/_bundled/CONTRACT.md" in names
     assert "conformance/py.typed" in names
+    assert "conformance/checks/fixes.yaml" in names, "report.md and report.html read it"
 
 
 def test_wheel_declares_console_script_and_pytest_plugin(wheel: Path) -> None:

@@ -48,7 +48,7 @@ def test_reference_client_is_conformant_and_reports(tmp_path: Path) -> None:
         for mode in ("stub", "replay", "portal")
     }
     assert (tmp_path / "junit.xml").read_text().count("<testcase") == 6
-    assert "| **all** | | 6 | 0 | 0 | 0 | 0 |" in (tmp_path / "report.md").read_text()
+    assert "| **all** | 6 | 0 | 0 | 0 | 0 |" in (tmp_path / "report.md").read_text()
 
 
 def test_a_broken_client_exits_1_with_the_failing_case_in_the_report(tmp_path: Path) -> None:
@@ -65,7 +65,8 @@ def test_a_broken_client_exits_1_with_the_failing_case_in_the_report(tmp_path: P
     assert "b24-conformance run --client miniature:loses-error-code --mode" in entry["rerun"]
     assert "curl -X POST" in entry["reproduction"]
     markdown = (tmp_path / "report.md").read_text()
-    assert "### get.not-found (stub, must): failed" in markdown
+    assert "## outcome.code: 1 case(s)" in markdown
+    assert "### Example: get.not-found (stub, must, failed)" in markdown
     assert "[outcome.code] the error code is not the one the portal sent" in markdown
 
 
@@ -220,4 +221,4 @@ def test_plain_pytest_reports_a_broken_adapter_with_exit_3(
         "--pyargs", "conformance", "--b24-client", "tests.fixtures.adapters:no_call"
     )
     assert result.ret == 3
-    result.stdout.fnmatch_lines(["*the adapter is broken: the adapter has no 'call'*"])
+    result.stderr.fnmatch_lines(["*the adapter is broken: the adapter has no 'call'*"])

@@ -13,7 +13,7 @@ from typing import Any
 from conformance.api import Success
 from conformance.checks._registry import CheckContext, ExchangeContext, check
 from conformance.live.cases import LiveCase
-from conformance.results import Failure, normalised
+from conformance.results import Failure, clip, normalised
 from conformance.validation import BodyRejected, validate_response
 
 
@@ -39,7 +39,7 @@ def check_own_badges(context: CheckContext) -> Iterator[Failure]:
                 "outcome.own-badges",
                 "the list answer has no badges array",
                 "result.badges: an array",
-                json.dumps(result, default=str)[:200],
+                clip(json.dumps(result, default=str), 200),
                 where,
             )
             continue
@@ -50,8 +50,8 @@ def check_own_badges(context: CheckContext) -> Iterator[Failure]:
             yield Failure(
                 "outcome.own-badges",
                 "the list does not show the case's own badges as they were stored",
-                json.dumps(want, ensure_ascii=False)[:300],
-                json.dumps(got, ensure_ascii=False)[:300],
+                clip(json.dumps(want, ensure_ascii=False), 300),
+                clip(json.dumps(got, ensure_ascii=False), 300),
                 where,
                 f"only badges whose codes start with {case.prefix} are compared",
             )
