@@ -99,22 +99,22 @@ def execute(
     redact = Redactor(target.secrets)
     result = CaseResult(case.id, mode, "passed", level=case.level)
     execution = Execution(result, redact)
-    try:
-        # What the factory prints, warns or logs is watched and redacted like the calls.
-        with captured_output(redact) as made:
+    # What the factory and the calls print, warn or log is watched and redacted; one capture
+    # for both, as entering one costs about as much as a stub case's own work.
+    with captured_output(redact) as captured:
+        try:
             adapter = factory(target)
             name, capabilities = str(adapter.name), frozenset(adapter.capabilities)
-    except Exception as exc:
-        result.outcome = "errored"
-        result.message = redact(f"the adapter factory raised {type(exc).__name__}: {exc}")
-        return execution
-    execution.adapter = adapter
-    reason = skip_reason(case, capabilities, name)
-    if reason:
-        result.outcome, result.message = "skipped", reason
-        return execution
-    script = Script(case, substitutions={SECRET_PLACEHOLDER: secret, TOKEN_PLACEHOLDER: token})
-    with captured_output(redact) as captured:
+        except Exception as exc:
+            result.outcome = "errored"
+            result.message = redact(f"the adapter factory raised {type(exc).__name__}: {exc}")
+            return execution
+        execution.adapter = adapter
+        reason = skip_reason(case, capabilities, name)
+        if reason:
+            result.outcome, result.message = "skipped", reason
+            return execution
+        script = Script(case, substitutions={SECRET_PLACEHOLDER: secret, TOKEN_PLACEHOLDER: token})
         try:
             runs = _drive(adapter, case, transport, script, deadline)
         except Exception as exc:
@@ -128,10 +128,10 @@ def execute(
         name,
         capabilities,
         runs,
-        made.records + captured.records,
+        captured.records,
         deadline,
         list(script.served),
-        seen=made.seen + captured.seen,
+        seen=captured.seen,
     )
     execution.escaped = next((run.exception for run in runs if run.exception), None)
     result.requests = len(script.requests)
