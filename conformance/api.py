@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final, Protocol, runtime_checkable
 
 #: Capabilities an adapter may declare. A case that needs one the adapter lacks is skipped.
@@ -115,6 +116,8 @@ AdapterFactory = Callable[[Target], Adapter]
 MIN_DERIVED_FORM: Final = 8
 
 
+# Every case makes several redactors for the same planted secrets (engine, client, checks).
+@lru_cache(maxsize=256)
 def secret_forms(secret: str) -> frozenset[str]:
     """Every form of ``secret`` the redactor replaces: raw, URL-encoded (once and twice, either
     hex case), JSON- and repr-escaped, hex, and base64 (standard and urlsafe, padded or not,

@@ -255,7 +255,11 @@ def _render_violation(number: int, violation: Violation) -> list[str]:
     "--numprocesses",
     "processes",
     default=None,
-    help="Spread the run over N worker processes (pytest-xdist), or 'auto'; one portal each.",
+    help=(
+        "Worker processes (pytest-xdist, one portal each): N, 'auto' (one per core) or 0 for a "
+        "strictly serial run. Default: one per core (at most 4) for a run of 60 cases or more; "
+        "serial for a live run, a -k selection or a short run."
+    ),
 )
 def run(
     keyword: str | None,

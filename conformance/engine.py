@@ -124,24 +124,24 @@ def execute(
     redact = Redactor(target.secrets)
     result = CaseResult(case.id, mode, "passed", level=case.level)
     execution = Execution(result, redact)
-    try:
-        # What the factory prints, warns or logs is watched and redacted like the calls.
-        with captured_output(redact) as made:
+    # What the factory and the calls print, warn or log is watched and redacted; one capture
+    # for both, as entering one costs about as much as a stub case's own work.
+    with captured_output(redact) as captured:
+        try:
             adapter = factory(target)
             name, capabilities = str(adapter.name), frozenset(adapter.capabilities)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:
-        result.outcome = "errored"
-        result.message = redact(f"the adapter factory raised {type(exc).__name__}: {exc}")
-        return execution
-    execution.adapter = adapter
-    reason = skip_reason(case, capabilities, name)
-    if reason:
-        result.outcome, result.message = "skipped", reason
-        return execution
-    script = Script(case, substitutions={SECRET_PLACEHOLDER: secret, TOKEN_PLACEHOLDER: token})
-    with captured_output(redact) as captured:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            result.outcome = "errored"
+            result.message = redact(f"the adapter factory raised {type(exc).__name__}: {exc}")
+            return execution
+        execution.adapter = adapter
+        reason = skip_reason(case, capabilities, name)
+        if reason:
+            result.outcome, result.message = "skipped", reason
+            return execution
+        script = Script(case, substitutions={SECRET_PLACEHOLDER: secret, TOKEN_PLACEHOLDER: token})
         try:
             runs = _drive(adapter, case, transport, script, deadline)
         except Exception as exc:
@@ -155,10 +155,10 @@ def execute(
         name,
         capabilities,
         runs,
-        made.records + captured.records,
+        captured.records,
         deadline,
         list(script.served),
-        seen=made.seen + captured.seen,
+        seen=captured.seen,
     )
     execution.escaped = next((run.exception for run in runs if run.exception), None)
     result.requests = len(script.requests)
@@ -270,6 +270,8 @@ def run_case(
     started = time.monotonic()
     execution = execute(case, factory, mode, transport, deadline=deadline, canaries=canaries)
     if execution.context is not None:
+        # Rendered for every case: a passing one can still fail later (a live case's portal
+        # checks, a baseline entry gone stale), and its report then shows the reproduction.
         sent = [run.requests[0] if run.requests else None for run in execution.context.runs]
         execution.result.reproduction = execution.redact(
             reproduction(case, execution.context.target, rerun, sent=sent)

@@ -43,7 +43,12 @@ from conformance.api import (
     Target,
 )
 from conformance.properties.definitions import BADGE_REGISTRY
-from conformance.properties.profiles import MACHINE_BUDGET, choose_seed, hypothesis_profile
+from conformance.properties.profiles import (
+    MACHINE_BUDGET,
+    NOT_SHRUNK_EXPECTED,
+    choose_seed,
+    hypothesis_profile,
+)
 from conformance.properties.registry_model import (
     judge_error,
     judge_success,
@@ -308,11 +313,13 @@ def run_machine(
     live: bool | None = None,
     languages: Sequence[str] | None = None,
     pace: float | None = None,
+    shrink: bool = True,
 ) -> CaseResult:
     """Run the machine against ``target``; a CaseResult with the minimal steps on failure.
 
     ``live`` defaults to ``profile == "live"``; ``pace`` (seconds between calls) defaults to
-    LIVE_PACE when live. Never raises for client faults.
+    LIVE_PACE when live; ``shrink=False`` keeps the first falsifying run (an expected
+    failure). Never raises for client faults.
     """
     options = hypothesis_profile(profile)
     chosen = choose_seed(PROPERTY_ID, options, seed)
@@ -328,7 +335,7 @@ def run_machine(
         pace=pace,
     )
     phases = [p for p in options.phases if p is not Phase.explain]
-    if is_live:
+    if is_live or not shrink:
         phases = [p for p in phases if p is not Phase.shrink]
     machine_settings = settings(
         options,
@@ -351,7 +358,12 @@ def run_machine(
             result.outcome = "errored"
             result.message = redact(f"the machine could not run ({type(exc).__name__}): {exc}")
         else:
-            shrunk = Phase.shrink in phases
+            if not shrink:
+                shrunk = NOT_SHRUNK_EXPECTED
+            elif Phase.shrink in phases:
+                shrunk = "shrunk"
+            else:
+                shrunk = "not shrunk: no shrinking phase"
             about = f"{about}; codes start with {prefix}"
             _report(result, found, shrunk, mode, about, rerun, redact)
             result.message = redact(result.message)
@@ -377,7 +389,7 @@ def _falsifying(exc: BaseException) -> Mismatch | Crash | None:
 def _report(
     result: CaseResult,
     exc: Mismatch | Crash,
-    shrunk: bool,
+    shrunk: str,
     mode: str,
     about: str,
     rerun: str,
@@ -392,7 +404,7 @@ def _report(
         headline, body = f"an exception escaped the adapter: {exc}", ""
     lines = [
         f"[{PROPERTY_ID}] falsified: {headline}",
-        f"  minimal steps ({'shrunk' if shrunk else 'not shrunk: no shrinking phase'}):",
+        f"  minimal steps ({shrunk}):",
         *(f"    {line}" for line in _steps(exc)),
     ]
     if body:

@@ -193,6 +193,7 @@ def _controller_session(config: pytest.Config) -> RunSession | None:
     )
     for part in exported:
         run.absorb(part)
+    run.sort_results()
     config.stash[SESSION_KEY] = run
     return run
 

@@ -8,6 +8,7 @@ Cases, properties, the state machine and live mode all report through these type
 from __future__ import annotations
 
 import json
+import queue
 import shlex
 import threading
 import time
@@ -214,27 +215,67 @@ class Call(Generic[T]):
     seconds: float = 0.0
 
 
+class _CallThread:
+    """A daemon thread that makes the calls handed to it, one at a time, until one hangs.
+
+    Starting a thread per call cost more than the call itself in stub mode; an idle one is
+    reused instead. A thread whose call outlived its deadline is never handed another.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="b24-conformance-call", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self._jobs.get()()
+
+    def hand(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+
+
+_IDLE_CALL_THREADS: list[_CallThread] = []
+_IDLE_LOCK = threading.Lock()
+
+
+def _call_thread() -> _CallThread:
+    with _IDLE_LOCK:
+        if _IDLE_CALL_THREADS:
+            return _IDLE_CALL_THREADS.pop()
+    return _CallThread()
+
+
+def _release(thread: _CallThread) -> None:
+    with _IDLE_LOCK:
+        _IDLE_CALL_THREADS.append(thread)
+
+
 def call_with_deadline(function: Callable[[], T], deadline: float) -> Call[T]:
     """Call ``function`` on a daemon thread and wait at most ``deadline`` seconds.
 
-    A client that hangs cannot be stopped from outside, so the thread is left behind; the
-    traceback of anything it raised is kept as text (redacted by whoever shows it).
+    A client that hangs cannot be stopped from outside, so its thread is left behind (and
+    never reused); the traceback of anything it raised is kept as text (redacted by whoever
+    shows it).
     """
     call: Call[T] = Call()
+    finished = threading.Event()
 
-    def target() -> None:
+    def job() -> None:
         try:
             call.value = function()
         except BaseException as exc:
             call.exception = traceback.format_exc()
             call.raised = type(exc)
+        finally:
+            finished.set()
 
+    thread = _call_thread()
     started = time.monotonic()
-    worker = threading.Thread(target=target, name="b24-conformance-call", daemon=True)
-    worker.start()
-    worker.join(deadline)
+    thread.hand(job)
+    call.hung = not finished.wait(deadline)
     call.seconds = time.monotonic() - started
-    call.hung = worker.is_alive()
+    if not call.hung:
+        _release(thread)
     return call
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,42 @@ from conformance.session import RunSession
 from conformance.terminal import one_line
 
 SUITE_DIR: Final = Path(__file__).parent / "suite"
+
+#: A run that names no ``-n`` spreads over worker processes from this many cases and
+#: properties up: below it, starting the workers (each imports the suite and makes its own
+#: smoke call) costs more than overlapping the cases' waits saves.
+AUTO_MIN_ITEMS: Final = 60
+#: ... and over at most this many, one per core: more workers than cores only queue for CPU.
+AUTO_MAX_PROCESSES: Final = 4
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def choose_processes(
+    requested: str | None,
+    *,
+    items: int,
+    live: bool,
+    keyword: str | None,
+    cores: int | None = None,
+) -> str | None:
+    """The ``-n`` a run hands pytest-xdist; None for a strictly serial run.
+
+    ``-n 0`` is serial, any other ``-n`` is kept as given. Without one, a run of at least
+    AUTO_MIN_ITEMS cases on a machine with more than one core uses one worker per core (at
+    most AUTO_MAX_PROCESSES); a live run, a ``-k`` selection and a short run stay serial.
+    """
+    if requested is not None:
+        return None if requested.strip() == "0" else requested
+    workers = min(_cores() if cores is None else cores, AUTO_MAX_PROCESSES)
+    if live or keyword or items < AUTO_MIN_ITEMS or workers < 2:
+        return None
+    return str(workers)
 
 
 class RunPlugin:
@@ -79,7 +116,9 @@ def pytest_args(
     if keyword:
         args += ["-k", keyword]
     if processes is not None:
-        args += ["-p", "xdist", "-n", processes]
+        # Cases differ a hundredfold in length (retry backoffs, stalls, properties): idle
+        # workers take work from busy ones instead of waiting on their fixed share.
+        args += ["-p", "xdist", "-n", processes, "--dist", "worksteal"]
     return args
 
 
@@ -105,7 +144,8 @@ def run_suite(
     """Run the suite for ``config`` and return the exit code; UsageError for bad usage."""
     import pytest
 
-    if processes is not None and "live" in config.modes:
+    live = "live" in config.modes
+    if processes is not None and processes.strip() != "0" and live:
         raise UsageError("--numprocesses: a live run cannot be split over processes")
     session = RunSession(config)
     plugin = RunPlugin(session, verbose)
@@ -113,6 +153,9 @@ def run_suite(
         refused = _prepare(session)
         if refused is not None:
             return refused
+        processes = choose_processes(
+            processes, items=len(session.selected()), live=live, keyword=keyword
+        )
         args = pytest_args(verbose=verbose, keyword=keyword, processes=processes)
         if verbose < 0:
             code = _quietly(lambda: int(pytest.main(args, plugins=[plugin])))

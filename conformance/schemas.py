@@ -60,7 +60,7 @@ def registry() -> Registry[Any]:
 
 def clear_caches() -> None:
     """Forget the registry, validators and schema index (after the data directory changed)."""
-    for cached in (registry, validator, _places):
+    for cached in (registry, validator, _places, contents_at):
         cached.cache_clear()
 
 
@@ -74,6 +74,7 @@ def short_location(absolute: str) -> str:
     return absolute.removeprefix(SCHEMA_BASE_URI)
 
 
+@cache
 def contents_at(absolute: str) -> Any:
     """The schema (or subschema, by JSON pointer fragment) at an absolute URI."""
     resource_uri, fragment = urldefrag(absolute)

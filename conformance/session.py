@@ -275,6 +275,8 @@ class RunSession:
             deadline=self.config.deadline or DEFAULT_DEADLINE,
             client=self.config.client,
             target=target,
+            # A failure the baseline expects is shown as found: shrinking it only costs time.
+            shrink=self.config.baseline.lookup(property_id, mode) is None,
         )
         result.rerun = self.rerun_command(property_id, mode, seed=seed)
         return result
@@ -340,6 +342,12 @@ class RunSession:
         for raw in exported["results"]:
             failures = [Failure(**failure) for failure in raw.pop("failures")]
             self.results.append(CaseResult(**raw, failures=failures))
+
+    def sort_results(self) -> None:
+        """Put the results in the run's own order (``selected()``), however workers
+        interleaved them: reports list the same cases in the same order every run."""
+        order = {pair: index for index, pair in enumerate(self.selected())}
+        self.results.sort(key=lambda result: order.get((result.case_id, result.mode), len(order)))
 
     def not_run(self) -> list[tuple[str, str]]:
         """(case or property id, mode) pairs selected for the run that have no result."""

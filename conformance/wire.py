@@ -20,46 +20,53 @@ from werkzeug.test import EnvironBuilder
 #: Parameters the REST layer strips before the method sees them (CONTRACT.md 3.1).
 AUTH_PARAMS = ("auth", "access_token", "auth_connector", "state")
 
-# JSON_HEX_TAG|JSON_HEX_AMP|JSON_HEX_APOS|JSON_HEX_QUOT, and slashes escaped (PHP's default).
-_PHP_ESCAPES = {
-    '"': "\\u0022",
-    "\\": "\\\\",
-    "/": "\\/",
-    "<": "\\u003C",
-    ">": "\\u003E",
-    "&": "\\u0026",
-    "'": "\\u0027",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-}
+# What json_encode escapes beyond Python's ensure_ascii output (PHP's default: slashes escaped;
+# Bitrix adds JSON_HEX_TAG|JSON_HEX_AMP|JSON_HEX_APOS|JSON_HEX_QUOT; DEL is not ASCII to PHP).
+# Python writes a quote as \", which JSON_HEX_QUOT writes as \u0022: see _php_string.
+_PHP_EXTRA_ESCAPES = str.maketrans(
+    {
+        "/": "\\/",
+        "<": "\\u003C",
+        ">": "\\u003E",
+        "&": "\\u0026",
+        "'": "\\u0027",
+        "\x7f": "\\u007f",
+    }
+)
 
 
-def _php_string(text: str) -> str:
-    out = ['"']
-    for char in text:
-        if char in _PHP_ESCAPES:
-            out.append(_PHP_ESCAPES[char])
-        elif " " <= char <= "~":
-            out.append(char)
-        elif ord(char) > 0xFFFF:
-            # Outside the BMP: a UTF-16 surrogate pair, as json_encode writes it.
-            code = ord(char) - 0x10000
-            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
-        else:
-            out.append(f"\\u{ord(char):04x}")
-    out.append('"')
-    return "".join(out)
+def _php_escaped(dumped: str) -> str:
+    """Python's ensure_ascii JSON text as json_encode writes it (see _PHP_EXTRA_ESCAPES)."""
+    # In Python's output a backslash only ever starts an escape, so splitting on escaped
+    # backslashes leaves \" as the only way a quote is escaped.
+    escaped = dumped.translate(_PHP_EXTRA_ESCAPES)
+    if '\\"' not in escaped:
+        return escaped
+    return "\\\\".join(part.replace('\\"', "\\u0022") for part in escaped.split("\\\\"))
+
+
+def _plain(value: Any) -> bool:
+    """Whether json.dumps writes ``value`` as php_json's rules do: dicts with string keys,
+    lists and tuples, and scalars."""
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return all(_plain(item) for item in value)
+    return not isinstance(value, Mapping)
 
 
 def php_json(value: Any) -> str:
     """JSON as Bitrix writes it: JSON_HEX_TAG|AMP|APOS|QUOT, \\uXXXX non-ASCII, escaped slashes."""
+    # The fake portal writes every answer so: json.dumps does the escaping in C (non-ASCII as
+    # \\uXXXX, astral characters as surrogate pairs, control characters) for the whole value.
+    if _plain(value):
+        return _php_escaped(json.dumps(value, separators=(",", ":")))
     if isinstance(value, str):
-        return _php_string(value)
+        return _php_escaped(json.dumps(value))
     if isinstance(value, Mapping):
-        items = ",".join(f"{_php_string(str(k))}:{php_json(v)}" for k, v in value.items())
+        items = ",".join(
+            f"{_php_escaped(json.dumps(str(k)))}:{php_json(v)}" for k, v in value.items()
+        )
         return "{" + items + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(php_json(v) for v in value) + "]"

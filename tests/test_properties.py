@@ -24,6 +24,7 @@ from conformance.engine import run_case
 from conformance.modes import OFFLINE_MODES
 from conformance.properties import (
     HYPOTHESIS_PROFILES,
+    NOT_SHRUNK_EXPECTED,
     PROPERTIES,
     client_spec,
     example_transport,
@@ -428,3 +429,24 @@ def test_the_live_machine_does_not_shrink_and_cleans_up() -> None:
     assert "minimal steps (not shrunk: no shrinking phase)" in result.message
     assert codes
     assert all(re.fullmatch(r"b24c-[0-9a-f]{8}-\d+-[A-Za-z][A-Za-z0-9_]*", c) for c in codes)
+
+
+# A failure the baseline expects costs one falsifying example: the report says it was kept so.
+@pytest.mark.parametrize(
+    ("property_id", "miniature", "mode"),
+    [
+        ("property.error-mapping", "loses-error-code", "stub"),
+        ("property.badge-registry", "loses-error-code", "portal"),
+    ],
+)
+def test_an_expected_failure_is_not_shrunk(property_id: str, miniature: str, mode: str) -> None:
+    portal_module = pytest.importorskip("conformance.portal")
+    with portal_module.FakePortal(bucket=None) as portal:
+        target = portal.target() if mode == "portal" else None
+        kept = run_property(
+            property_id, MINIATURES[miniature], mode, target=target, seed=11, shrink=False
+        )
+    assert kept.outcome == "failed", kept.message
+    assert NOT_SHRUNK_EXPECTED in kept.message
+    assert "shrunk with the same seed" not in kept.message
+    assert "(shrunk)" not in kept.message

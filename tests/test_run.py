@@ -10,6 +10,7 @@ from click.testing import Result
 from jsonschema import Draft202012Validator
 
 from conformance import _data
+from conformance.properties import NOT_SHRUNK_EXPECTED
 from tests.fixtures.common import cli
 
 ONE_CASE = ["--case", "get.not-found"]
@@ -163,6 +164,31 @@ def test_a_baseline_turns_known_failures_into_xfailed(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert _report(tmp_path)["summary"]["xfailed"] == 3  # type: ignore[index]
+
+
+def test_a_property_the_baseline_expects_to_fail_is_not_shrunk(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.yaml"
+    baseline.write_text(
+        "expected_failures:\n"
+        "  - case: property.error-mapping\n"
+        "    reason: loses the Bitrix error code on HTTP 400\n"
+    )
+    result = _run(
+        "--client",
+        "miniature:loses-error-code",
+        "--baseline",
+        str(baseline),
+        "--report",
+        str(tmp_path),
+        "--mode",
+        "stub",
+        "--case",
+        "property.error-mapping",
+    )
+    assert result.exit_code == 0, result.output
+    [entry] = _report(tmp_path)["cases"]  # type: ignore[misc]
+    assert entry["outcome"] == "xfailed", entry
+    assert NOT_SHRUNK_EXPECTED in entry["message"]
 
 
 def test_a_baseline_entry_that_passes_fails_the_run(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -23,6 +24,58 @@ def test_php_json_escapes_like_bitrix() -> None:
         ' \\u0026 \\u0027x\\u0027 \\u0022q\\u0022 \\/"}'
     )
     assert text.isascii()
+
+
+# json_encode character by character, as PHP documents it: the oracle for the fast encoder.
+_PHP_CHARACTER_ESCAPES = {
+    '"': "\\u0022",
+    "\\": "\\\\",
+    "/": "\\/",
+    "<": "\\u003C",
+    ">": "\\u003E",
+    "&": "\\u0026",
+    "'": "\\u0027",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+
+
+def _php_string_by_character(text: str) -> str:
+    out = ['"']
+    for char in text:
+        if char in _PHP_CHARACTER_ESCAPES:
+            out.append(_PHP_CHARACTER_ESCAPES[char])
+        elif " " <= char <= "~":
+            out.append(char)
+        elif ord(char) > 0xFFFF:
+            code = ord(char) - 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{ord(char):04x}")
+    return "".join([*out, '"'])
+
+
+@given(
+    text=st.text(
+        st.one_of(
+            st.sampled_from(list("\\\"/<>&'\x7f\x00\n\tuU0")),
+            st.characters(codec=None),
+        )
+    )
+)
+def test_php_json_writes_strings_as_json_encode_does(text: str) -> None:
+    assert php_json(text) == _php_string_by_character(text)
+    assert php_json({text: [text]}) == (
+        "{" + _php_string_by_character(text) + ":[" + _php_string_by_character(text) + "]}"
+    )
+    # Keys json.dumps would write apart from PHP (a number as text, null, true) are kept.
+    assert php_json({1: text, None: (True, 2.5)}) == (
+        '{"1":' + _php_string_by_character(text) + ',"None":[true,2.5]}'
+    )
+    assert php_json(MappingProxyType({"k": text})) == '{"k":' + _php_string_by_character(text) + "}"
 
 
 @given(value=gen.success_envelopes("crm.activity.badge.get"))

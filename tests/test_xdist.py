@@ -1,10 +1,14 @@
-"""`b24-conformance run -n N`: worker processes (one fake portal each) give the serial outcomes."""
+"""`b24-conformance run -n N`: worker processes (one fake portal each) give the serial outcomes,
+in the serial order; a run without -n picks its worker processes itself."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+
+from conformance.runner import AUTO_MAX_PROCESSES, AUTO_MIN_ITEMS, choose_processes
 from tests.fixtures.common import cli
 
 SELECTION = ["-k", "get. or list. or state. or transport.html", "--no-properties"]
@@ -13,6 +17,11 @@ SELECTION = ["-k", "get. or list. or state. or transport.html", "--no-properties
 def _outcomes(directory: Path) -> dict[tuple[str, str], tuple[str, tuple[str, ...]]]:
     document = json.loads((directory / "report.json").read_text())
     return {(c["id"], c["mode"]): (c["outcome"], tuple(c["checks"])) for c in document["cases"]}
+
+
+def _order(directory: Path) -> list[tuple[str, str]]:
+    document = json.loads((directory / "report.json").read_text())
+    return [(c["id"], c["mode"]) for c in document["cases"]]
 
 
 def test_workers_give_the_same_outcomes_as_a_serial_run(tmp_path: Path) -> None:
@@ -31,6 +40,7 @@ def test_workers_give_the_same_outcomes_as_a_serial_run(tmp_path: Path) -> None:
     serial, parallel = _outcomes(tmp_path / "serial"), _outcomes(tmp_path / "parallel")
     assert len(serial) > 60
     assert parallel == serial
+    assert _order(tmp_path / "parallel") == _order(tmp_path / "serial"), "report order differs"
     assert any(outcome == "failed" for outcome, _ in serial.values())
     assert (tmp_path / "parallel" / "junit.xml").read_text().count("<testcase") == len(serial)
 
@@ -45,3 +55,38 @@ def test_a_live_run_refuses_workers() -> None:
     result = cli(["run", "-n", "2", "--mode", "live"])
     assert result.exit_code == 2
     assert "a live run cannot be split" in result.stderr
+
+
+# (given -n, cases and properties selected, live, -k, cores) -> the -n handed to pytest-xdist
+# fmt: off
+CHOICES = [
+    (None, AUTO_MIN_ITEMS, False, None, 2, "2"),
+    (None, 400, False, None, 16, str(AUTO_MAX_PROCESSES)),
+    (None, AUTO_MIN_ITEMS - 1, False, None, 2, None),  # too short to pay for the workers
+    (None, 400, True, None, 2, None),  # live: one budget, one cleanup
+    (None, 400, False, "get.", 2, None),  # a -k selection is usually a handful of cases
+    (None, 400, False, None, 1, None),  # one core: nothing to overlap on
+    ("0", 400, False, None, 2, None),  # strictly serial, as asked
+    (" 0 ", 400, False, None, 2, None),
+    ("3", 5, False, "get.", 1, "3"),  # as asked
+    ("auto", 5, False, None, 1, "auto"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("given", "items", "live", "keyword", "cores", "expected"), CHOICES)
+def test_a_run_picks_its_worker_processes(
+    given: str | None,
+    items: int,
+    live: bool,
+    keyword: str | None,
+    cores: int,
+    expected: str | None,
+) -> None:
+    chosen = choose_processes(given, items=items, live=live, keyword=keyword, cores=cores)
+    assert chosen == expected, f"-n {given!r} over {items} items on {cores} cores"
+
+
+def test_a_live_run_may_ask_to_be_serial() -> None:
+    result = cli(["run", "-n", "0", "--mode", "live"])
+    assert "a live run cannot be split" not in result.stderr

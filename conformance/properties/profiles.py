@@ -13,6 +13,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "HYPOTHESIS_PROFILES",
     "MACHINE_BUDGET",
+    "NOT_SHRUNK_EXPECTED",
     "choose_seed",
     "hypothesis_profile",
     "register_profiles",
@@ -64,6 +65,13 @@ MACHINE_BUDGET: Final[Mapping[str, tuple[int, int]]] = {
     "ci": (20, 15),
     "live": (5, 15),
 }
+
+
+#: How a report says why a falsifying example was kept as found: the client's baseline already
+#: expects the property to fail, so shrinking would only spend time on a known failure.
+NOT_SHRUNK_EXPECTED: Final = (
+    "not shrunk: the baseline expects this property to fail, so the first example is kept"
+)
 
 
 def register_profiles() -> None:

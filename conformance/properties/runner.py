@@ -28,7 +28,12 @@ from conformance.properties.exchanges import (
     example_modes,
     example_transport,
 )
-from conformance.properties.profiles import DEFAULT_PROFILE, choose_seed, hypothesis_profile
+from conformance.properties.profiles import (
+    DEFAULT_PROFILE,
+    NOT_SHRUNK_EXPECTED,
+    choose_seed,
+    hypothesis_profile,
+)
 from conformance.results import DEFAULT_DEADLINE, CaseResult, Failure, conclude
 
 __all__ = ["client_spec", "judge_example", "rerun_command", "run_property"]
@@ -245,6 +250,7 @@ def run_property(
     deadline: float = DEFAULT_DEADLINE,
     client: str | None = None,
     target: Target | None = None,
+    shrink: bool = True,
 ) -> CaseResult:
     """Run one property against one client in one mode; never raises for client faults.
 
@@ -252,6 +258,7 @@ def run_property(
     property id and ``dev`` draws a fresh one; the message shows it). ``deadline`` bounds each
     client call. ``client`` is the spec the rerun command shows (derived from ``factory`` when
     omitted). ``target`` is the portal the stateful machine runs against (portal mode).
+    ``shrink=False`` keeps the first falsifying example (a failure the baseline expects).
     """
     prop = property_by_id(property_id)
     if mode not in MODES:
@@ -271,13 +278,20 @@ def run_property(
         if target is None:
             raise ValueError(f"property {prop.id} runs against a portal: pass target=")
         return run_machine(
-            factory, target, mode=mode, seed=chosen, profile=profile, deadline=deadline, rerun=rerun
+            factory,
+            target,
+            mode=mode,
+            seed=chosen,
+            profile=profile,
+            deadline=deadline,
+            rerun=rerun,
+            shrink=shrink,
         )
     # An https portal for the examples when the run's is one (its target carries a CA bundle).
     https = mode == "portal" and target is not None and target.ca_bundle is not None
     transports = example_transport(mode, tls=https)
     return _run_scripted(
-        prop, factory, mode, options, chosen, deadline, rerun, result, profile, transports
+        prop, factory, mode, options, chosen, deadline, rerun, result, profile, transports, shrink
     )
 
 
@@ -292,6 +306,7 @@ def _run_scripted(
     result: CaseResult,
     profile: str,
     transports: ExampleTransport | None = None,
+    shrink: bool = True,
 ) -> CaseResult:
     started = time.monotonic()
     tally = _Tally()
@@ -300,7 +315,7 @@ def _run_scripted(
         _run_example(prop, exchange, factory, mode, deadline, rerun, tally, transports)
 
     try:
-        minimal, found_after, how = _falsify(prop, example, options, seed_, tally)
+        minimal, found_after, how = _falsify(prop, example, options, seed_, tally, shrink)
     except (_ExampleRunBroken, HypothesisException) as exc:
         result.outcome = "errored"
         result.message = f"the property run failed ({type(exc).__name__}): {exc}"
@@ -336,6 +351,7 @@ def _falsify(
     options: settings,
     seed_: int,
     tally: _Tally,
+    shrink: bool = True,
 ) -> tuple[_Falsified | None, int, str]:
     """The minimal falsifying example (or None), the examples run until the first, and how it
     was shrunk.
@@ -358,6 +374,8 @@ def _falsify(
         return None, found_after, ""
     if found.hung:
         return found, found_after, "not shrunk: the client hung (each attempt waits the deadline)"
+    if not shrink:
+        return found, found_after, NOT_SHRUNK_EXPECTED
     if Phase.shrink not in phases:
         return found, found_after, "not shrunk: the profile has no shrinking phase"
     minimal = _search(prop, example, settings(searching, phases=phases), seed_)
