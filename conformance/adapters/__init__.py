@@ -11,7 +11,14 @@ HTTP exchange behind the client's back. Each one's known defects are in ``baseli
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
+
+# One lock for all adapters: REQUESTS_CA_BUNDLE is one variable of the whole process.
+_CA_LOCK = threading.Lock()
 
 
 def installed_version(distribution: str) -> str | None:
@@ -28,3 +35,22 @@ def missing_extra(module: str, package: str, extra: str, cause: ImportError) -> 
         f"{module} needs the {package} package, which is not importable ({cause}): "
         f"pip install 'b24-conformance[{extra}]'"
     )
+
+
+@contextmanager
+def trusting_ca_bundle(ca_bundle: str | None) -> Iterator[None]:
+    """``requests`` (under a client that takes no CA bundle of its own) trusts ``ca_bundle``
+    for the duration of one call, through ``REQUESTS_CA_BUNDLE``."""
+    if ca_bundle is None:
+        yield
+        return
+    with _CA_LOCK:
+        previous = os.environ.get("REQUESTS_CA_BUNDLE")
+        os.environ["REQUESTS_CA_BUNDLE"] = ca_bundle
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("REQUESTS_CA_BUNDLE", None)
+            else:
+                os.environ["REQUESTS_CA_BUNDLE"] = previous

@@ -44,13 +44,10 @@ each call.
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from conformance.adapters import missing_extra
+from conformance.adapters import missing_extra, trusting_ca_bundle
 from conformance.api import ApiError, Outcome, Success, Target, TransportFailure
 
 try:
@@ -59,29 +56,9 @@ try:
 except ImportError as exc:
     raise missing_extra(__name__, "a24wh", "a24wh", exc) from None
 
-_CA_LOCK = threading.Lock()
-
 
 class A24whSwallowedError(RuntimeError):
     """request24 caught an exception of its own, or refused the call, and returned it as a dict."""
-
-
-@contextmanager
-def _trusting(ca_bundle: str | None) -> Iterator[None]:
-    """``requests`` (under a24wh) trusts ``ca_bundle`` for the duration of one call."""
-    if ca_bundle is None:
-        yield
-        return
-    with _CA_LOCK:
-        previous = os.environ.get("REQUESTS_CA_BUNDLE")
-        os.environ["REQUESTS_CA_BUNDLE"] = ca_bundle
-        try:
-            yield
-        finally:
-            if previous is None:
-                os.environ.pop("REQUESTS_CA_BUNDLE", None)
-            else:
-                os.environ["REQUESTS_CA_BUNDLE"] = previous
 
 
 class A24whAdapter:
@@ -96,7 +73,7 @@ class A24whAdapter:
         self._ca_bundle = target.ca_bundle
 
     def call(self, method: str, params: Mapping[str, Any]) -> Outcome:
-        with _trusting(self._ca_bundle):
+        with trusting_ca_bundle(self._ca_bundle):
             answer = request24(method, dict(params), self._webhook_url, timeout=self._timeout)
         if not isinstance(answer, dict):
             raise A24whSwallowedError(f"request24 returned {type(answer).__name__}, not a dict")

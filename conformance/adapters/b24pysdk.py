@@ -32,14 +32,11 @@ portal's CA reaches ``requests`` through ``REQUESTS_CA_BUNDLE``, set around each
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from conformance.adapters import installed_version, missing_extra
+from conformance.adapters import installed_version, missing_extra, trusting_ca_bundle
 from conformance.api import ApiError, Outcome, Success, Target, TransportFailure
 
 try:
@@ -54,26 +51,6 @@ except ImportError as exc:
 #: The SDK's retry waits (1 s, then +1 s per retry), shrunk tenfold; attempts stay at 3.
 INITIAL_RETRY_DELAY: Final = 0.1
 RETRY_DELAY_INCREMENT: Final = 0.1
-
-_CA_LOCK = threading.Lock()
-
-
-@contextmanager
-def _trusting(ca_bundle: str | None) -> Iterator[None]:
-    """``requests`` (under the SDK) trusts ``ca_bundle`` for the duration of one call."""
-    if ca_bundle is None:
-        yield
-        return
-    with _CA_LOCK:
-        previous = os.environ.get("REQUESTS_CA_BUNDLE")
-        os.environ["REQUESTS_CA_BUNDLE"] = ca_bundle
-        try:
-            yield
-        finally:
-            if previous is None:
-                os.environ.pop("REQUESTS_CA_BUNDLE", None)
-            else:
-                os.environ["REQUESTS_CA_BUNDLE"] = previous
 
 
 class B24PySdkAdapter:
@@ -112,7 +89,7 @@ class B24PySdkAdapter:
         request = BitrixAPIRequest(
             bitrix_token=self._token, api_method=method, params=dict(params), **self._options
         )
-        with _trusting(self._ca_bundle):
+        with trusting_ca_bundle(self._ca_bundle):
             try:
                 response = request.response
             except errors.BitrixRequestTimeout as error:
