@@ -118,8 +118,10 @@ def _readme() -> str:
 
 def test_readme_test_command_is_what_ci_runs() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
-    command = ci.split("# The README's test command:\n", 1)[1].strip().splitlines()[0]
-    assert command == "python -m pytest"
+    command = (
+        ci.split("# The README's test command", 1)[1].split("\n", 1)[1].strip().splitlines()[0]
+    )
+    assert command == "python -m pytest -n auto"
     assert f"&& {command}\n" in _readme()
 
 
