@@ -52,3 +52,14 @@ def run_options(*dests: str, **help_texts: str) -> Callable[[F], F]:
         return function
 
     return decorate
+
+
+#: ``--format text|json``, for the commands that print for people or for machines.
+FORMAT_OPTION = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for machines.",
+)

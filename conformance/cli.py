@@ -11,7 +11,7 @@ import click
 
 from conformance import __version__, schemas
 from conformance._data import DataNotFoundError
-from conformance._options import run_options
+from conformance._options import FORMAT_OPTION, run_options
 from conformance.error_catalogue import UnknownRevisionError
 from conformance.errors import (
     EXIT_CONFORMANT,
@@ -93,16 +93,6 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
-
-
-FORMAT_OPTION = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for machines.",
-)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

@@ -97,6 +97,12 @@ def findings(document: Mapping[str, Any]) -> list[Finding]:
 
 def level_counts(document: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     """Outcome counts per level (over every case and mode), levels that occur only."""
+    if "levels" in document:  # the session counted them (a case counts at its shortfall's level)
+        return {
+            level: dict(counts)
+            for level, counts in document["levels"].items()
+            if any(counts.values())
+        }
     counts: dict[str, Counter[str]] = {}
     for entry in document["cases"]:
         counts.setdefault(entry["level"], Counter())[entry["outcome"]] += 1

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from conformance import error_catalogue
+from conformance._options import FORMAT_OPTION
 from conformance.error_catalogue import DriftEntry
 
 
@@ -85,14 +86,7 @@ def render_text(listing: dict[str, Any]) -> str:
     default=None,
     help="List the ledger as it stands at this docs revision (default: the newest kept).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for machines.",
-)
+@FORMAT_OPTION
 def drift_command(docs_revision: str | None, output_format: str) -> None:
     """List the docs revisions and the drift ledger's open and closed entries.
 
