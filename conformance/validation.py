@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 from jsonschema import ValidationError
 
 from conformance import error_catalogue, schemas
+from conformance.results import clip
 from conformance.schemas import Profile
 
 Envelope = Literal["success", "error", "v3-error", "unknown"]
@@ -343,8 +344,7 @@ def _child(path: str, name: str) -> str:
 
 
 def _show(value: Any) -> str:
-    shown = json.dumps(value, ensure_ascii=False)
-    return shown if len(shown) <= _MAX_SHOWN else shown[: _MAX_SHOWN - 3] + "..."
+    return clip(json.dumps(value, ensure_ascii=False), _MAX_SHOWN)
 
 
 def _locate(root_uri: str, error: ValidationError) -> tuple[str, str | None]:

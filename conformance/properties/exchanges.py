@@ -16,6 +16,7 @@ from conformance import error_catalogue, schemas
 from conformance import strategies as gen
 from conformance.case import Case, ScriptedResponse
 from conformance.modes import MODES, TransportOptions, make_transport
+from conformance.results import clip
 from conformance.transports import (
     SECRET_PLACEHOLDER,
     TOKEN_PLACEHOLDER,
@@ -39,11 +40,6 @@ __all__ = [
     "garbage_exchanges",
     "success_exchanges",
 ]
-
-
-def clip(text: str, limit: int) -> str:
-    """The text, cut to ``limit`` characters with an ellipsis when longer."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
