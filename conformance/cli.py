@@ -42,7 +42,7 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except UsageError as exc:
             problem = click.ClickException(str(exc))
-            problem.exit_code = EXIT_USAGE  # type: ignore[misc]  # click reads it per instance
+            problem.exit_code = EXIT_USAGE  # type: ignore[misc,unused-ignore]  # click reads it per instance
             raise problem from None
         except KeyboardInterrupt:
             # click would print "Aborted!" and exit 1; an interrupted command exits 130.

@@ -351,7 +351,9 @@ def run_machine(
     started = time.monotonic()
     about = f"seed {chosen}, hypothesis profile {profile}"
     try:
-        run_state_machine_as_test(_seeded(machine, chosen), settings=machine_settings)
+        run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
+            _seeded(machine, chosen), settings=machine_settings
+        )
     except Exception as exc:
         found = _falsifying(exc)
         if found is None:
