@@ -112,7 +112,7 @@ def pytest_args(
         args += ["-v", "--tb=short", "-rN"]
     else:
         # -v's line per case comes from the plugin (pytest_report_teststatus).
-        args += ["-qq", "--no-summary", "--tb=no"]
+        args += ["-qq", "-rN", "--tb=no"]
     if keyword:
         args += ["-k", keyword]
     if processes is not None:
