@@ -268,12 +268,14 @@ class ServerThread:
         *,
         name: str = "b24-server",
         max_connections: int = MAX_CONNECTIONS,
+        host: str = LOOPBACK,
     ) -> None:
         if max_connections < 1:
             raise ValueError(f"max_connections={max_connections}: expected at least 1")
         self.app = app
         self.max_connections = max_connections
         self.requested_port = port
+        self.host = host
         self.ssl_context = ssl_context
         self.name = name
         self._server: QuietServer | None = None
@@ -293,9 +295,9 @@ class ServerThread:
         if self._server is not None:
             return
         # Bind here rather than in werkzeug, which prints and exits when the port is taken.
-        listener = socket.create_server((LOOPBACK, self.requested_port), backlog=128)
+        listener = socket.create_server((self.host, self.requested_port), backlog=128)
         try:
-            server = QuietServer(LOOPBACK, 0, self.app, self.handler(), fd=listener.fileno())
+            server = QuietServer(self.host, 0, self.app, self.handler(), fd=listener.fileno())
         finally:
             listener.close()
         server.max_connections = self.max_connections
@@ -329,13 +331,14 @@ class ServerThread:
 
 
 class Certificates:
-    """A throwaway CA and a certificate for 127.0.0.1 and localhost; the CA PEM on disk."""
+    """A throwaway CA and a certificate for 127.0.0.1, localhost and ``extra_hosts``; the CA
+    PEM on disk."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_hosts: tuple[str, ...] = ()) -> None:
         import trustme
 
         authority = trustme.CA()
-        leaf = authority.issue_cert(LOOPBACK, LOCALHOST)
+        leaf = authority.issue_cert(LOOPBACK, LOCALHOST, *extra_hosts)
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         leaf.configure_cert(self.context)
         directory = tempfile.mkdtemp(prefix="b24-portal-ca-")

@@ -9,7 +9,11 @@ from typing import Final
 
 from pytest_socket import socket_allow_hosts
 
-LOOPBACK: Final = ("127.0.0.1", "::1")
+#: Where the fake portal's moved address listens when it can take the scheme's default port
+#: (443 or 80), as a real portal's new address does (CONTRACT.md 4.1): loopback addresses beside
+#: 127.0.0.1, one per portal, so each worker process's portal can have one.
+MOVED_ADDRESSES: Final = tuple(f"127.0.0.{last}" for last in range(2, 10))
+LOOPBACK: Final = ("127.0.0.1", "::1", *MOVED_ADDRESSES)
 
 
 @contextmanager

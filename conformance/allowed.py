@@ -10,12 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Final
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
-from conformance.api import AdapterFactory, ApiError, Outcome, Target, TransportFailure
+from conformance.api import (
+    AdapterFactory,
+    ApiError,
+    Outcome,
+    Success,
+    Target,
+    TransportFailure,
+)
 from conformance.case import NO_ENVELOPE_KINDS
 from conformance.reference import OPERATING_LIMIT_CODE, ReferenceClient
+from conformance.schemas import documented_time_keys
 
 __all__ = ["ALLOWED", "OWN_TIMEOUT"]
 
@@ -106,3 +115,58 @@ class RePostsMovedPortalOnce(ReferenceClient):
 
     def __init__(self, target: Target, **options: Any) -> None:
         super().__init__(target, max_redirects=1, **options)
+
+
+@_allowed
+class RebuildsMovedAddressFromHost(ReferenceClient):
+    """Follows a moved portal to the Location's scheme and host name on the default port, as
+    b24pysdk does: right against a real portal, whose new address has no port of its own."""
+
+    name = "rebuilds-moved-address-from-host"
+
+    def _follow(self, url: str, location: str) -> str:
+        moved = urlsplit(urljoin(url, location))
+        return urlunsplit((moved.scheme, moved.hostname or "", moved.path, moved.query, ""))
+
+
+@_allowed
+class SurfacesUnnamedRedirects(ReferenceClient):
+    """Follows 302 (the move the docs name) and reports 301, 307 and 308 as a redirect
+    transport failure that keeps the status."""
+
+    name = "surfaces-unnamed-redirects"
+
+    def _follows(self, status: int) -> bool:
+        return status == 302
+
+
+@_allowed
+class DropsUnknownTimeKeys(ReferenceClient):
+    """Keeps only the time keys the docs list, dropping any others (as b24pysdk does)."""
+
+    name = "drops-unknown-time-keys"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        if isinstance(outcome, Success) and outcome.time is not None:
+            kept = {k: v for k, v in outcome.time.items() if k in documented_time_keys()}
+            return replace(outcome, time=kept)
+        return outcome
+
+
+@_allowed
+class RetriesTimedOutReads(ReferenceClient):
+    """Cuts each attempt at Target.timeout and retries a timed-out get or list twice, 2 s
+    apart (reads are safe to repeat, CONTRACT.md 4): judged per attempt, not on the sum."""
+
+    name = "retries-timed-out-reads"
+
+    def call(self, method: str, params: Mapping[str, Any]) -> Outcome:
+        outcome = super().call(method, params)
+        reads = method in ("crm.activity.badge.get", "crm.activity.badge.list")
+        for _ in range(2):
+            if not (reads and isinstance(outcome, TransportFailure) and outcome.kind == "timeout"):
+                break
+            self._sleep(2.0)
+            outcome = super().call(method, params)
+        return outcome

@@ -17,13 +17,16 @@ import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from conformance import schemas
+from conformance import evidence, schemas
 from conformance._yaml import load_yaml
 from conformance.errors import UsageError
 
 #: modes a baseline entry may name (schemas/baseline.json); live runs judge a portal, not a client
 BASELINE_MODES = ("stub", "replay", "portal")
-_FORMAT_HINT = "expected: expected_failures: [{case, reason, issue?, modes?, expires?, client?}]"
+_FORMAT_HINT = (
+    "expected: expected_failures: [{case, reason or observed, note?, issue?, modes?, expires?, "
+    "client?}]"
+)
 
 
 class BaselineError(UsageError):
@@ -42,6 +45,12 @@ class ExpectedFailure:
     client: str | None = None
     #: written by ``run --baseline-update`` for a new failure: a person has to state the defect
     review: bool = False
+    #: mode -> the evidence recorded there (conformance.evidence); ``reason`` is made from it
+    observed: Mapping[str, Mapping[str, Any]] | None = None
+    #: a person's remark beside the generated reason
+    note: str | None = None
+    #: the reason as a person wrote it in the file (None: generated from ``observed``)
+    written: str | None = None
 
     def covers(self, mode: str) -> bool:
         return self.modes is None or mode in self.modes
@@ -87,7 +96,12 @@ def _schema_problem(where: str, document: Any) -> str | None:
         return None
     first = min(problems, key=lambda e: list(map(str, e.absolute_path)))
     message = first.message
-    if first.validator == "minLength":
+    if first.validator == "anyOf":
+        message = (
+            "an entry needs 'reason' (a person's words) or 'observed' (the evidence "
+            "run --baseline-update writes)"
+        )
+    elif first.validator == "minLength":
         message += f": at least {first.validator_value} characters are required"
     elif first.validator == "format":
         message += f" (expected a {first.validator_value}, as in 2027-01-31)"
@@ -133,7 +147,10 @@ def load_baseline(path: str | Path, option: str = "--baseline") -> Baseline:
     entries = tuple(
         ExpectedFailure(
             case=raw["case"],
-            reason=raw["reason"],
+            reason=shown_reason(raw.get("reason"), raw.get("observed"), raw.get("note")),
+            written=raw.get("reason"),
+            observed=raw.get("observed"),
+            note=raw.get("note"),
             issue=raw.get("issue"),
             modes=frozenset(raw["modes"]) if "modes" in raw else None,
             expires=date.fromisoformat(raw["expires"]) if "expires" in raw else None,
@@ -145,6 +162,21 @@ def load_baseline(path: str | Path, option: str = "--baseline") -> Baseline:
         for position, raw in enumerate(document["expected_failures"])
     )
     return Baseline(shown, document.get("client"), entries)
+
+
+def shown_reason(
+    written: str | None, observed: Mapping[str, Mapping[str, Any]] | None, note: str | None
+) -> str:
+    """The reason an entry shows: a person's ``written`` one, else the line generated from the
+    first recorded mode's evidence; a ``note`` follows in brackets."""
+    if written:
+        text = written
+    elif observed:
+        mode = next(m for m in (*BASELINE_MODES, *observed) if m in observed)
+        text = evidence.describe(observed[mode], mode)
+    else:
+        text = "no reason given"
+    return f"{text} [note: {note}]" if note else text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,13 +267,31 @@ def apply_baseline(baseline: Baseline, client_version: str | None, today: date) 
 
 #: how a stale entry's result message starts (the case passed although the baseline lists it)
 STALE_PREFIX = "listed in baseline "
+#: how a changed entry's result message starts (it fails, but not as recorded)
+CHANGED_PREFIX = "fails otherwise than baseline "
 
 
 def judge(
-    entry: ExpectedFailure, path: str, outcome: str, message: str
+    entry: ExpectedFailure,
+    path: str,
+    outcome: str,
+    message: str,
+    observed: Mapping[str, Any] | None = None,
+    mode: str = "",
 ) -> tuple[Literal["xfailed", "failed"], str]:
-    """A result's outcome and message once its baseline entry is applied (strict)."""
+    """A result's outcome and message once its baseline entry is applied (strict).
+
+    Where the entry recorded evidence for ``mode``, the failure must show it again
+    (``observed``): a client that now fails in another way is not the recorded defect.
+    """
     if outcome in ("failed", "errored"):
+        recorded = (entry.observed or {}).get(mode)
+        changed = evidence.difference(recorded, observed or {}) if recorded else None
+        if changed:
+            return "failed", (
+                f"{CHANGED_PREFIX}{path} records for {entry.case} in {mode} mode ({changed}): "
+                f"rerun with --baseline-update {path} to record what it does now; {message}"
+            )
         return "xfailed", f"expected failure ({entry.reason}); {message}"
     return "failed", (
         f"{STALE_PREFIX}{path} as an expected failure ({entry.reason}), but it passed: "
@@ -270,6 +320,8 @@ class Failing:
     mode: str
     outcome: str
     message: str
+    #: what the failure observed (conformance.evidence); empty if nothing was recorded
+    evidence: Mapping[str, Any] | None = None
 
 
 _FAILING_OUTCOMES = ("failed", "errored", "xfailed")
@@ -283,6 +335,7 @@ def updated_document(
     judged: dict[str, set[str]] = {}
     failed: dict[str, set[str]] = {}
     first_message: dict[str, str] = {}
+    observed: dict[str, dict[str, Any]] = {}
     for result in results:
         if result.outcome == "skipped":
             continue
@@ -291,17 +344,15 @@ def updated_document(
         if result.outcome in _FAILING_OUTCOMES and not result.message.startswith(STALE_PREFIX):
             failed.setdefault(result.case, set()).add(result.mode)
             first_message.setdefault(result.case, _first_line(result.message))
+            if result.evidence and result.mode in BASELINE_MODES:
+                observed.setdefault(result.case, {})[result.mode] = dict(result.evidence)
     kept = {entry.case: entry for entry in reversed(previous.entries)}
     entries: list[dict[str, Any]] = []
     for case, modes in failed.items():
         entry: dict[str, Any] = {"case": case}
         old = kept.get(case)
-        if old is not None:
-            entry["reason"] = old.reason
-            entry.update(_optional_fields(old))
-        else:
-            entry["reason"] = _reason_from(first_message[case])
-            entry["review"] = True
+        seen = {mode: observed[case][mode] for mode in sorted(observed.get(case, {}))}
+        entry.update(_kept_entry(old, seen) if old else _new_entry(first_message[case], seen))
         named = sorted(modes & set(BASELINE_MODES))
         if modes != judged[case] and named:
             entry["modes"] = named
@@ -311,6 +362,24 @@ def updated_document(
         document["client"] = previous.client or client
     document["expected_failures"] = entries
     return document
+
+
+def _kept_entry(old: ExpectedFailure, seen: dict[str, Any]) -> dict[str, Any]:
+    # With evidence the reason is generated: a person's words stay beside it, as a note.
+    fields: dict[str, Any] = {} if seen else {"reason": old.written or old.reason}
+    fields.update(_optional_fields(old))
+    note = old.note or (old.written if seen else None)
+    if note:
+        fields["note"] = note
+    if seen:
+        fields["observed"] = seen
+    return fields
+
+
+def _new_entry(message: str, seen: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {"observed": seen} if seen else {"reason": _reason_from(message)}
+    fields["review"] = True
+    return fields
 
 
 def _optional_fields(entry: ExpectedFailure) -> dict[str, Any]:
@@ -357,8 +426,9 @@ def update_baseline_file(
     who = " ".join(part for part in (client or "the client", version) if part)
     comment = (
         f"Expected failures of {who}, written by b24-conformance run --baseline-update from a "
-        f"run in {'+'.join(modes)} mode.\nEntries with `review: true` are new: state the "
-        "defect in `reason`, then drop `review`."
+        f"run in {'+'.join(modes)} mode.\nEach `observed` is the evidence the run recorded; the "
+        "reason shown is made from it.\nEntries with `review: true` are new: check them, add a "
+        "`note` if the evidence needs one, then drop `review`."
     )
     write_baseline(path, document, comment=comment)
     entries = document["expected_failures"]
@@ -369,12 +439,25 @@ def update_baseline_file(
     )
 
 
+class _Dumper(yaml.SafeDumper):
+    """Lists of plain values on one line (request lines with their counts, attempt times)."""
+
+    def represent_flat_list(self, data: Any) -> yaml.Node:
+        flat = all(isinstance(item, str | int | float) for item in data)
+        if all(isinstance(item, list) for item in data):
+            flat = all(isinstance(x, str | int | float) for item in data for x in item)
+        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
+
+
+_Dumper.add_representer(list, _Dumper.represent_flat_list)
+
+
 def write_baseline(path: Path, document: Mapping[str, Any], *, comment: str) -> None:
     """Write a baseline document as YAML under a header comment; it must load back."""
     problem = _schema_problem(str(path), dict(document))
     if problem:
         raise BaselineError(f"refusing to write an invalid baseline: {problem}")
     header = "".join(f"# {line}\n" for line in comment.splitlines())
-    body = yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.dump(dict(document), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(header + body, encoding="utf-8")

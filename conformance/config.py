@@ -155,8 +155,8 @@ RUN_OPTIONS: Final[tuple[RunOption, ...]] = (
         "deadline",
         "float",
         "Seconds one client call may take before it counts as hung (default "
-        f"{DEFAULT_DEADLINE:g}; {STALL_DEADLINE:g} on cases where the portal stalls). "
-        "Given, it applies to every case.",
+        f"{DEFAULT_DEADLINE:g}; {STALL_DEADLINE:g} on cases where the portal stalls; plus any "
+        "wait the case's answers announce). Given, it applies to every case.",
         minimum=0.1,
     ),
     RunOption(

@@ -112,11 +112,25 @@ class ReferenceClient:
             log.debug("POST %s -> HTTP %d", self._redact(url), response.status_code)
             location = response.headers.get("Location")
             if response.status_code in REDIRECT_STATUSES and location:
+                if not self._follows(response.status_code):
+                    return TransportFailure(
+                        "redirect",
+                        f"HTTP {response.status_code} to another address, not followed",
+                        response.status_code,
+                    )
                 # The portal moved: send the same POST, body included, to the new address.
-                url = requests.compat.urljoin(url, location)
+                url = self._follow(url, location)
                 continue
             return self._outcome(response)
         return TransportFailure("redirect", f"more than {self.max_redirects} redirects")
+
+    def _follows(self, status: int) -> bool:
+        """Whether a redirect with this status is followed (every one of REDIRECT_STATUSES)."""
+        return True
+
+    def _follow(self, url: str, location: str) -> str:
+        """The address a redirect from ``url`` to ``location`` leads to."""
+        return str(requests.compat.urljoin(url, location))
 
     def _outcome(self, response: requests.Response) -> Outcome:
         status = response.status_code

@@ -34,6 +34,8 @@ def report_document(session: RunSession) -> dict[str, Any]:
         }
         if result.outcome in ("failed", "errored", "xfailed"):
             entry["reproduction"] = result.reproduction
+            if result.evidence:
+                entry["evidence"] = result.evidence
             entry["rerun"] = result.rerun or session.rerun_command(result.case_id, result.mode)
         cases.append(entry)
     document = {

@@ -90,6 +90,8 @@ class CaseResult:
     level: str = "must"
     #: the command that reruns just this case or property, as this run ran it (seed included)
     rerun: str = ""
+    #: what a failed or errored case observed (conformance.evidence); empty when it passed
+    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 def conclude(

@@ -152,3 +152,10 @@ def error_schema(profile: Profile) -> str:
 
 
 V3_ERROR_SCHEMA = uri("v3/error.json")
+
+
+@cache
+def documented_time_keys() -> frozenset[str]:
+    """The keys of the ``time`` block the contract names (schemas/wire/time.json); a portal may
+    send others, which a client may keep or drop (CONTRACT.md 4.1)."""
+    return frozenset(contents_at(uri("wire/time.json"))["properties"])

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conformance import harness
+from conformance import evidence, harness
 from conformance.api import AdapterFactory, Redactor
 from conformance.baseline import (
     AppliedBaseline,
@@ -253,6 +253,16 @@ class RunSession:
                     deadline=self.config.deadline,
                     rerun=self.rerun_command(item, mode),
                 )
+        if result.outcome in ("failed", "errored") and not result.evidence:
+            # Properties and the state machine: no steps of their own, but the failed checks.
+            result.evidence = evidence.observe(
+                [],
+                result.failures,
+                portal_url="",
+                outcome=result.outcome,
+                level=result.level,
+                redact=lambda text: text,
+            )
         result = self._apply_baseline(result)
         self.results.append(result)
         return result
@@ -287,7 +297,12 @@ class RunSession:
         if entry is None or result.outcome == "skipped":
             return result
         result.outcome, result.message = judge_by_baseline(
-            entry, self.config.baseline.path, result.outcome, result.message
+            entry,
+            self.config.baseline.path,
+            result.outcome,
+            result.message,
+            observed=result.evidence,
+            mode=result.mode,
         )
         return result
 
@@ -311,7 +326,10 @@ class RunSession:
         self.baseline_written = update_baseline_file(
             path,
             self.config.baseline,
-            [Failing(r.case_id, r.mode, r.outcome, redact(r.message)) for r in self.results],
+            [
+                Failing(r.case_id, r.mode, r.outcome, redact(r.message), r.evidence)
+                for r in self.results
+            ],
             client=self.adapter_name or None,
             version=self.client_version,
             modes=self.config.modes,

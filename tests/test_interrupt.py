@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator
 
-from conformance import _data
+from conformance import schemas
 from tests.fixtures.common import ROOT
 
 CASES = ("get.success", "get.not-found", "list.empty")
@@ -77,7 +76,7 @@ def test_sigint_exits_130_and_the_reports_list_what_did_not_run(
         assert not (report / "report.json").exists()
         return
     document = json.loads((report / "report.json").read_text())
-    Draft202012Validator(_data.read_schema_file("report.json")).validate(document)
+    schemas.validator(schemas.uri("report.json")).validate(document)
     assert [case["id"] for case in document["cases"]] == ran
     not_run = {entry["id"] for entry in document["interrupted"]["not_run"]}
     assert not_run == set(CASES) - set(ran)

@@ -35,6 +35,17 @@ class StepRun:
     hung: bool = False
     seconds: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)
+    #: time.monotonic() when the call returned (the clock of RecordedRequest.at); 0: unknown
+    ended: float = 0.0
+
+    def attempts(self) -> list[float]:
+        """How long each request lasted, upper bounds: from its arrival to the next request's
+        (a retry's wait included) and, for the last, to the call's return (exact)."""
+        marks = [request.at for request in self.requests]
+        if not marks:
+            return []
+        end = self.ended if self.ended else marks[-1]
+        return [later - earlier for earlier, later in zip(marks, [*marks[1:], end], strict=True)]
 
 
 @dataclass

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from conformance.api import TRANSPORT_FAILURE_KINDS, ApiError, Success, TransportFailure
 from conformance.case import uses_now
 from conformance.checks._registry import CheckContext, check
 from conformance.results import Failure, describe_outcome, normalised, show
+from conformance.schemas import documented_time_keys
 
 _KINDS = {Success: "success", ApiError: "api-error", TransportFailure: "transport-failure"}
 
@@ -82,16 +84,15 @@ def check_outcome_payload(context: CheckContext) -> Iterator[Failure]:
             )
         timing = expected.time
         judged = timing is not None and "time" in context.capabilities and not uses_now(timing)
-        if judged and (
-            run.outcome.time is None or normalised(run.outcome.time) != normalised(timing)
-        ):
+        if judged and not _time_kept(timing, run.outcome.time):
             yield Failure(
                 "outcome.payload",
                 "the success lost or changed the envelope's time block",
                 show(timing),
                 show(run.outcome.time),
                 context.where(run, "Success.time"),
-                "the adapter declares capability 'time'; operating fields are optional",
+                "the adapter declares capability 'time'; its documented keys must come through "
+                "unchanged, keys the docs do not list may be kept or dropped",
             )
         if (
             expected.total is not None
@@ -146,3 +147,18 @@ def check_outcome_status(context: CheckContext) -> Iterator[Failure]:
                 context.where(run, f"{type(run.outcome).__name__}.status"),
                 "the adapter declares capability 'status'",
             )
+
+
+def _time_kept(served: Mapping[str, Any], reported: Mapping[str, Any] | None) -> bool:
+    """Whether the reported time block keeps every documented key of the served one, unchanged.
+
+    Keys the docs do not list may be kept (unchanged) or dropped (CONTRACT.md 4.1).
+    """
+    if reported is None:
+        return False
+    documented = documented_time_keys()
+    for key, value in served.items():
+        judged = key in documented or key in reported
+        if judged and (key not in reported or normalised(reported[key]) != normalised(value)):
+            return False
+    return set(reported) <= set(served)

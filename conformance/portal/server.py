@@ -16,6 +16,7 @@ from conformance._http_server import (
     Certificates,
     ServerThread,
 )
+from conformance._network import MOVED_ADDRESSES
 from conformance.api import Target
 from conformance.portal.app import (
     LOG_BODY_LIMIT,
@@ -64,6 +65,7 @@ class FakePortal:
         log_body_limit: int = LOG_BODY_LIMIT,
         log_total_limit: int = LOG_TOTAL_LIMIT,
         max_connections: int = MAX_CONNECTIONS,
+        moved_on_default_port: bool = False,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port={port}: expected 0 (any free port) to 65535")
@@ -85,7 +87,9 @@ class FakePortal:
             log=RequestLog(body_limit=log_body_limit, total_limit=log_total_limit),
         )
         self._limiter = limiter
-        self._certificates = Certificates() if tls else None
+        self._certificates = Certificates(MOVED_ADDRESSES) if tls else None
+        self._moved_wanted = moved_on_default_port
+        self._moved: ServerThread | None = None
         self._server = ServerThread(
             PortalApp(self._state),
             port,
@@ -108,11 +112,42 @@ class FakePortal:
         scheme = "https" if self._certificates else "http"
         self._state.url = f"{scheme}://{LOOPBACK}:{port}/"
         self._state.moved_url = f"{scheme}://{MOVED_NAME}:{port}/"
+        if self._moved_wanted and self._moved is None:
+            self._moved = self._moved_listener(443 if self._certificates else 80)
+            if self._moved is not None:
+                self._state.moved_url = f"{scheme}://{self._moved.host}/"
         return self
+
+    def _moved_listener(self, default_port: int) -> ServerThread | None:
+        """The same portal on a moved address at the scheme's default port, or None when this
+        machine does not let us listen there (not root, every address taken)."""
+        for address in MOVED_ADDRESSES:
+            listener = ServerThread(
+                self._server.app,
+                default_port,
+                self._certificates.context if self._certificates else None,
+                name="b24-portal-moved",
+                host=address,
+            )
+            try:
+                listener.start()
+            except OSError:
+                continue
+            return listener
+        return None
+
+    @property
+    def moved_on_default_port(self) -> bool:
+        """Whether the moved address is on the scheme's default port (see MOVED_ADDRESSES)."""
+        self._running()
+        return self._moved is not None
 
     def stop(self) -> None:
         # Release stalled requests first, so their threads end with the server.
         self._state.stopping.set()
+        if self._moved is not None:
+            self._moved.stop()
+            self._moved = None
         self._server.stop()
 
     def __enter__(self) -> FakePortal:
@@ -140,7 +175,9 @@ class FakePortal:
 
     @property
     def moved_url(self) -> str:
-        """The same server under another host name, ``http://localhost:PORT/``."""
+        """The same server under another address: ``https://127.0.0.N/`` on the scheme's default
+        port when it could listen there (``moved_on_default_port``), else
+        ``http(s)://localhost:PORT/``."""
         self._running()
         return self._state.moved_url
 

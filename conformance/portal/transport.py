@@ -9,12 +9,14 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final
 
-from conformance.api import Target
+from conformance.api import Target, TransportFailure
 from conformance.case import Case
+from conformance.checks import StepRun
+from conformance.portal.app import MOVED_HOST
 from conformance.portal.server import FakePortal
 from conformance.transports import Script
 
@@ -30,7 +32,13 @@ def shared_portal(tls: bool = False) -> FakePortal:
     so the conformance cases, not the limiter, decide every answer."""
     with _LOCK:
         if tls not in _SHARED:
-            portal = FakePortal(tls=tls, bucket=None, operating_limit=None, stall_limit=30.0)
+            portal = FakePortal(
+                tls=tls,
+                bucket=None,
+                operating_limit=None,
+                stall_limit=30.0,
+                moved_on_default_port=True,
+            )
             portal.start()
             atexit.register(portal.stop)
             _SHARED[tls] = portal
@@ -60,6 +68,34 @@ class PortalTransport:
             auth_token=token if oauth else None,
             ca_bundle=portal.ca_bundle,
             timeout=PORTAL_TIMEOUT,
+        )
+
+    def unobservable(self, case: Case, runs: Sequence[StepRun]) -> str | None:
+        """Why a failed case says nothing about the client, or None.
+
+        A real portal's new address is on the scheme's default port (CONTRACT.md 4.1). Where
+        this machine would not let the moved portal listen there, a client that rebuilds the
+        address from the host name goes to the default port, finds nothing and reports a
+        connection failure: that is the test portal's doing, not the client's.
+        """
+        if self.portal.moved_on_default_port:
+            return None
+        redirected = any(
+            MOVED_HOST in value
+            for step in case.steps
+            for answer in step.responses
+            for value in answer.headers.values()
+        )
+        lost = any(
+            isinstance(run.outcome, TransportFailure) and run.outcome.kind == "connection"
+            for run in runs
+        )
+        if not (redirected and lost):
+            return None
+        return (
+            "not observable on this machine: the moved portal could not listen on the default "
+            "port (443/80; root or net.ipv4.ip_unprivileged_port_start needed), and the client "
+            "lost the connection after the redirect, as it would if it went to the default port"
         )
 
     @contextmanager
