@@ -119,8 +119,9 @@ class RePostsMovedPortalOnce(ReferenceClient):
 
 @_allowed
 class RebuildsMovedAddressFromHost(ReferenceClient):
-    """Follows a moved portal to the Location's scheme and host name on the default port, as
-    b24pysdk does: right against a real portal, whose new address has no port of its own."""
+    """Follows a moved portal to the Location's scheme and host on the default port."""
+
+    # As b24pysdk does: right against a real portal, whose new address has no port of its own.
 
     name = "rebuilds-moved-address-from-host"
 
@@ -131,8 +132,7 @@ class RebuildsMovedAddressFromHost(ReferenceClient):
 
 @_allowed
 class SurfacesUnnamedRedirects(ReferenceClient):
-    """Follows 302 (the move the docs name) and reports 301, 307 and 308 as a redirect
-    transport failure that keeps the status."""
+    """Follows 302 only; 301, 307 and 308 are redirect failures that keep the status."""
 
     name = "surfaces-unnamed-redirects"
 
@@ -156,8 +156,9 @@ class DropsUnknownTimeKeys(ReferenceClient):
 
 @_allowed
 class RetriesTimedOutReads(ReferenceClient):
-    """Cuts each attempt at Target.timeout and retries a timed-out get or list twice, 2 s
-    apart (reads are safe to repeat, CONTRACT.md 4): judged per attempt, not on the sum."""
+    """Cuts each attempt at Target.timeout; retries a timed-out get or list twice, 2 s apart."""
+
+    # Reads are safe to repeat (CONTRACT.md 4): judged per attempt, not on the attempts' sum.
 
     name = "retries-timed-out-reads"
 

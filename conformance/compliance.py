@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import click
-import yaml
 
-from conformance import __version__, schemas
+from conformance import __version__, evidence, schemas
+from conformance.baseline import BASELINE_MODES, load_baseline
 from conformance.publication import ClientRecord, first_line, json_text, publication
 
 #: Where the records live, relative to the repository root.
@@ -122,10 +122,20 @@ KNOWN_CLIENTS: Final = (
 # Records on disk
 
 
-def baseline_reasons(path: Path) -> dict[str, str]:
-    """The baseline's reason by case id."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {entry["case"]: entry["reason"] for entry in document["expected_failures"]}
+def baseline_findings(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """By case id: the defect an entry states (its note, else what failed in its evidence,
+    else a person's reason) and the line generated from its recorded evidence."""
+    headings: dict[str, str] = {}
+    observed: dict[str, str] = {}
+    for entry in load_baseline(path).entries:
+        seen = entry.observed or {}
+        mode = next((m for m in (*BASELINE_MODES, *seen) if m in seen), None)
+        if mode is not None:
+            observed[entry.case] = evidence.describe(seen[mode], mode)
+        headings[entry.case] = entry.note or (
+            evidence.failed_summary(seen[mode]) if mode is not None else entry.reason
+        )
+    return headings, observed
 
 
 def trim_report(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,6 +152,7 @@ def trim_report(document: Mapping[str, Any]) -> dict[str, Any]:
             "outcome": case["outcome"],
             "checks": list(case.get("checks", [])),
             "message": first_line(case.get("message", "")),
+            **({"evidence": case["evidence"]} if "evidence" in case else {}),
         }
         for case in document["cases"]
     ]
@@ -162,9 +173,20 @@ def load_records(root: Path, clients: Sequence[KnownClient] = KNOWN_CLIENTS) -> 
                 f"run `b24-conformance compliance --client {client.name}`"
             ) from None
         baseline = run.get("baseline")
-        reasons = baseline_reasons(root / baseline) if baseline else {}
-        records.append(ClientRecord(client.name, report, run, reasons, client.findings))
+        reasons, observed = baseline_findings(root / baseline) if baseline else ({}, {})
+        records.append(ClientRecord(client.name, report, run, reasons, client.findings, observed))
     return records
+
+
+def findings_pages(root: Path, clients: Sequence[KnownClient] = KNOWN_CLIENTS) -> dict[str, str]:
+    """The findings pages of ``clients`` as they are on disk (``docs/<page>``: text)."""
+    pages = {}
+    for client in clients:
+        if client.findings:
+            path = root / "docs" / client.findings
+            if path.is_file():
+                pages[f"docs/{client.findings}"] = path.read_text(encoding="utf-8")
+    return pages
 
 
 def write_publication(root: Path, files: Mapping[str, str]) -> None:
@@ -291,7 +313,7 @@ def compliance_command(root: Path, names: tuple[str, ...], no_run: bool) -> None
         chosen = [c for c in KNOWN_CLIENTS if not names or c.name in names]
         click.echo(f"running {', '.join(c.name for c in chosen)} (portal mode, in parallel)")
         codes = run_clients(root, chosen)
-    files = publication(load_records(root))
+    files = publication(load_records(root), findings_pages(root))
     write_publication(root, files)
     for path in files:
         click.echo(f"wrote {path}")

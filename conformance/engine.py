@@ -216,7 +216,7 @@ def verdict_failures(context: CheckContext) -> list[Failure]:
         for alternative in run.step.accept:
             trial = _taking(context, position, alternative)
             found = checks.run_checks("case", trial)
-            if len(found) >= len(failures):
+            if len(found) >= len(failures) or _fits_partly(trial, run, found):
                 continue
             if alternative.unless in context.capabilities:
                 promises.append(
@@ -234,6 +234,21 @@ def verdict_failures(context: CheckContext) -> list[Failure]:
             for f in failures
         ]
     return failures + shortfalls
+
+
+#: the checks an alternative replaces (its expect, requests and timing): one that leaves any
+#: of them failing at its step does not describe what the client did
+_ALTERNATIVE_CHECKS: Final = ("outcome.", "requests.", "behaviour.timing")
+
+
+def _fits_partly(context: CheckContext, run: StepRun, found: list[Failure]) -> bool:
+    """Whether an alternative leaves a failure of its own checks at its step: then its
+    ``because`` would not be what happened, so it is not taken."""
+    where = context.where(run)
+    return any(
+        failure.where.startswith(where) and failure.check.startswith(_ALTERNATIVE_CHECKS)
+        for failure in found
+    )
 
 
 def _taking(context: CheckContext, position: int, alternative: Alternative) -> CheckContext:

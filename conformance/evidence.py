@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from conformance.api import ApiError, Success, TransportFailure
 from conformance.results import clip
 
-__all__ = ["describe", "difference", "fingerprint", "observe"]
+__all__ = ["describe", "difference", "failed_summary", "fingerprint", "observe"]
 
 #: the keys of an evidence document that a reproduction must show again (times are not)
 _UNCOMPARED: Final = frozenset({"attempts"})
@@ -153,12 +153,17 @@ def describe(evidence: Mapping[str, Any], mode: str = "") -> str:
         said = f"{count} request{'s' if count != 1 else ''}"
         said += f": {requests}" if requests else ""
         shown.append(f"{step.get('method', '?')}: {said}{timing}; reported {step['reported']}")
+    failed = failed_summary(evidence)
+    where = f"{mode}: " if mode else ""
+    body = " / ".join(shown) or "no call"
+    return f"{where}{body} -> {failed}"
+
+
+def failed_summary(evidence: Mapping[str, Any]) -> str:
+    """What failed, from the evidence: each check with its level, title and what it saw."""
     failed = "; ".join(
         f"{f['check']} ({f['level']}): {f['title']}"
         + (f" ({f['actual']})" if f.get("actual") else "")
         for f in evidence.get("failed", [])
     )
-    where = f"{mode}: " if mode else ""
-    body = " / ".join(shown) or "no call"
-    verdict = failed or f"{evidence.get('outcome', 'failed')} ({evidence.get('level', 'must')})"
-    return f"{where}{body} -> {verdict}"
+    return failed or f"{evidence.get('outcome', 'failed')} ({evidence.get('level', 'must')})"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from conformance.compliance_html import render_compliance_html
@@ -29,10 +29,13 @@ class ClientRecord:
     report: Mapping[str, Any]
     #: run.json: spec, command, package, version, python, exit_code
     run: Mapping[str, Any]
-    #: the baseline's reason by case id (empty without a baseline)
+    #: the defect each baseline entry states, by case id (empty without a baseline): its
+    #: note, else what failed in its recorded evidence
     reasons: Mapping[str, str]
     #: the page under docs/ that shows each defect on the wire ("" when there is none)
     findings: str = ""
+    #: the line generated from each entry's recorded evidence, by case id
+    observed: Mapping[str, str] = field(default_factory=dict)
 
 
 def _verdict(outcomes: Iterable[str]) -> str:
@@ -47,11 +50,6 @@ def _verdict(outcomes: Iterable[str]) -> str:
 
 def first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def defect_statements(reason: str) -> list[str]:
-    """The defects a baseline reason states: one, or several separated by ``"; "``."""
-    return [part.strip() for part in reason.split("; ") if part.strip()]
 
 
 def _client_entry(record: ClientRecord) -> dict[str, Any]:
@@ -75,8 +73,7 @@ def _client_entry(record: ClientRecord) -> dict[str, Any]:
             reason = record.reasons.get(cid) or (
                 "not in the baseline: " + first_line(by_case[cid][0].get("message", ""))
             )
-            for statement in defect_statements(reason):
-                defects.setdefault(statement, []).append(cid)
+            defects.setdefault(reason, []).append(cid)
         elif verdict == "skip":
             skips.setdefault(first_line(by_case[cid][0].get("message", "")), []).append(cid)
     entry = {
@@ -96,7 +93,14 @@ def _client_entry(record: ClientRecord) -> dict[str, Any]:
         "baseline": report.get("baseline"),
         "started": report.get("started"),
         "summary": summary,
-        "defects": [{"reason": r, "cases": ids} for r, ids in defects.items()],
+        "defects": [
+            {
+                "reason": r,
+                "cases": ids,
+                "observed": {cid: record.observed[cid] for cid in ids if cid in record.observed},
+            }
+            for r, ids in defects.items()
+        ],
         "skipped": [{"reason": r, "cases": ids} for r, ids in skips.items()],
     }
     entry["badge"] = badge(entry)
@@ -230,8 +234,11 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         "",
         "## Defects found",
         "",
-        "Each defect is a statement from the client's baseline (checked against the client's "
-        "source), with every case that shows it.",
+        "Each defect is what failed in the client's recorded evidence (or a note beside it, "
+        "checked against the client's source), with every case that shows it and, per case, "
+        "what the run observed: the requests sent, the attempts' times, what the client "
+        "reported and the checks that failed. `b24-conformance run --baseline` fails a case "
+        "whose failure no longer shows that evidence.",
         "",
     ]
     for c in clients:
@@ -242,18 +249,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
                 f"from: [`{c['findings']}`]({c['findings']}).",
                 "",
             ]
-        if not c["defects"]:
-            lines += ["None: every judged case passed.", ""]
-        for defect in c["defects"]:
-            ids = ", ".join(f"`{cid}`" for cid in defect["cases"])
-            lines.append(f"- {defect['reason']}. Cases: {ids}")
-        if c["defects"]:
-            lines.append("")
-        for skip in c["skipped"]:
-            ids = ", ".join(f"`{cid}`" for cid in skip["cases"])
-            lines.append(f"- Skipped, {skip['reason']}: {ids}")
-        if c["skipped"]:
-            lines.append("")
+        lines += defect_lines(c)
     lines += [
         "## Matrix",
         "",
@@ -278,12 +274,67 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def defect_lines(client: Mapping[str, Any]) -> list[str]:
+    """A client's defects, each with its cases and what each showed, then its skipped cases
+    (Markdown list items, a blank line after each group); compliance.md and findings pages."""
+    lines: list[str] = []
+    if not client["defects"]:
+        lines += ["None: every judged case passed.", ""]
+    for defect in client["defects"]:
+        ids = ", ".join(f"`{cid}`" for cid in defect["cases"])
+        lines.append(f"- {defect['reason']}. Cases: {ids}")
+        for cid, line in defect.get("observed", {}).items():
+            lines.append(f"  - `{cid}`, observed: {line}")
+    if client["defects"]:
+        lines.append("")
+    for skip in client["skipped"]:
+        ids = ", ".join(f"`{cid}`" for cid in skip["cases"])
+        lines.append(f"- Skipped, {skip['reason']}: {ids}")
+    if client["skipped"]:
+        lines.append("")
+    return lines
+
+
 def json_text(document: Any) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def publication(records: Sequence[ClientRecord]) -> dict[str, str]:
-    """Every generated file, by its path relative to the repository root, as text."""
+#: where a findings page's generated verdicts begin and end (docs/<client>.md)
+VERDICTS_BEGIN: Final = (
+    "<!-- verdicts: generated by `b24-conformance compliance` from the baseline's evidence and "
+    "the kept run; do not edit between these lines -->"
+)
+VERDICTS_END: Final = "<!-- end of generated verdicts -->"
+
+
+def with_verdicts(page: str, client: Mapping[str, Any]) -> str:
+    """A findings page with its verdict section regenerated (appended when it has none)."""
+    section = "\n".join(
+        [
+            VERDICTS_BEGIN,
+            "",
+            f"Verdicts of the kept run ({_tested(client)}, `{client['command']}`, exit "
+            f"{client['exit_code']}): every failed case, what it observed, and the skipped ones.",
+            "",
+            *defect_lines(client),
+            VERDICTS_END,
+        ]
+    )
+    if VERDICTS_BEGIN in page and VERDICTS_END in page:
+        head, rest = page.split(VERDICTS_BEGIN, 1)
+        tail = rest.split(VERDICTS_END, 1)[1]
+        return head + section + tail
+    return page.rstrip() + "\n\n## Verdicts\n\n" + section + "\n"
+
+
+def publication(
+    records: Sequence[ClientRecord], pages: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Every generated file, by its path relative to the repository root, as text.
+
+    ``pages``: the findings pages as they are (``docs/<page>``: text); each comes back with
+    its verdict section regenerated.
+    """
     document = compliance_document(records)
     files = {
         "docs/compliance.json": json_text(document),
@@ -294,4 +345,7 @@ def publication(records: Sequence[ClientRecord]) -> dict[str, str]:
     }
     for client in document["clients"]:
         files[f"{BADGES_DIR}/{client['name']}.json"] = json_text(client["badge"])
+        page = f"docs/{client['findings']}" if client.get("findings") else None
+        if page is not None and pages is not None and page in pages:
+            files[page] = with_verdicts(pages[page], client)
     return files

@@ -16,6 +16,7 @@ from conformance.compliance import (
     KNOWN_CLIENTS,
     RECORDS_DIR,
     compliance_command,
+    findings_pages,
     load_records,
     run_clients,
     trim_report,
@@ -88,7 +89,8 @@ BAD = _record(
 
 
 def test_the_committed_publication_is_what_the_kept_records_generate() -> None:
-    files = publication(load_records(ROOT))
+    files = publication(load_records(ROOT), findings_pages(ROOT))
+    assert {f"docs/{c.findings}" for c in KNOWN_CLIENTS if c.findings} <= set(files)
     for relative, text in files.items():
         committed = (ROOT / relative).read_text(encoding="utf-8")
         assert committed == text, f"{relative} differs: run `b24-conformance compliance --no-run`"

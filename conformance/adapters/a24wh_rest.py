@@ -13,10 +13,12 @@ and that dict is all an application gets:
   any other JSON value as ``{"result": value}``;
 - ``error_type`` ``bitrix_error`` (a 200 body with a truthy ``error``) -> ``ApiError(error_code,
   error_message, status_code)``: the client's ``error_code`` is ``str(error)``;
-- ``error_type`` ``http_error`` (any status but 200) -> ``ApiError(error_code, error_message,
-  status_code)``: here the client's ``error_code`` is the HTTP status as text (``"400"``) and
-  its message ``"Bitrix24 returned HTTP 400."``; the portal's envelope is only in the dict's
-  ``details``, which the client does not interpret, so neither does the adapter;
+- ``error_type`` ``http_error`` (any status but 200): the client's ``error_code`` is the HTTP
+  status as text (``"400"``) and its message ``"Bitrix24 returned HTTP 400."``, but it keeps the
+  portal's body in ``details`` (parsed, when it was JSON), where an application can read it, so
+  the adapter reads it there: an envelope -> ``ApiError(error, error_description,
+  status_code)``; text -> ``TransportFailure("non-json")`` (``"empty-body"`` when empty); JSON
+  that is no envelope -> ``TransportFailure("bad-envelope")``, each with ``status_code``;
 - ``invalid_json`` (a 200 body that is not JSON, an empty one included) ->
   ``TransportFailure("non-json", details, 200)``;
 - ``timeout_error`` -> ``TransportFailure("timeout")``; ``transport_error`` (any other
@@ -93,9 +95,12 @@ class A24whAdapter:
         message = str(answer.get("error_message", ""))
         status = answer.get("status_code")
         status = status if isinstance(status, int) else None
-        details = str(answer.get("details", ""))
-        if kind in ("bitrix_error", "http_error"):
+        kept = answer.get("details")
+        details = str(kept if kept is not None else "")
+        if kind == "bitrix_error":
             return ApiError(code, message, status)
+        if kind == "http_error":
+            return _from_http_error(code, message, status, kept)
         if kind == "invalid_json":
             return TransportFailure("non-json", f"{message} {details}".strip(), status)
         if kind == "timeout_error":
@@ -104,6 +109,19 @@ class A24whAdapter:
             failure = "redirect" if code == "TooManyRedirects" else "connection"
             return TransportFailure(failure, f"{code}: {message} {details}".strip(), status)
         raise A24whSwallowedError(f"request24 returned {kind} {code}: {message} {details}".strip())
+
+
+def _from_http_error(code: Any, message: str, status: int | None, kept: Any) -> Outcome:
+    """An ``http_error``: request24 keeps the portal's body in ``details``, parsed when it
+    was JSON. An application that reads it there finds the envelope, so the adapter does."""
+    if isinstance(kept, dict) and "error" in kept:
+        described = kept.get("error_description")
+        return ApiError(kept["error"], str(described) if described is not None else "", status)
+    if isinstance(kept, str):
+        kind = "empty-body" if not kept.strip() else "non-json"
+        return TransportFailure(kind, f"{code}: {message} {kept}".strip(), status)
+    # JSON, but no envelope: an object without error, a list, a number, null.
+    return TransportFailure("bad-envelope", f"{code}: {message} {kept!r}", status)
 
 
 def factory(target: Target) -> A24whAdapter:

@@ -31,11 +31,12 @@ Both paths, from fast-bitrix24's own exceptions (their text is passed on as it i
 Knobs: ``fast_bitrix24.srh.INITIAL_TIMEOUT`` 0.5 s -> 0.2 s: its first retry waits 0.06 s
 instead of 0.15 s (the suite's minimum gap is 0.05 s) and the ten waits of a call that never
 succeeds take 6.7 s instead of 16.8 s, inside the suite's 10 s deadline; ``MAX_RETRIES`` keeps
-its default (10), so the request counts are its own. It has no request timeout of its own
-(aiohttp's default is 5 minutes) short of replacing its session, which would also drop
-``raise_for_status``: a stalled portal hangs it. Calls run on a private event loop, as the sync
-facade ``Bitrix`` runs them with ``asyncio.run``, so ``close()`` can cancel a call the suite
-gave up on before its retries reach the next case. ``verbose=False`` keeps progress bars off.
+its default (10), so the request counts are its own. Its request timeout is set the way its
+constructor documents (``client``: an ``aiohttp.ClientSession`` the user configures, opens and
+closes): a session with fast-bitrix24's own ``raise_for_status=True`` and ``Target.timeout``
+per request (without it aiohttp waits 5 minutes). Calls run on the adapter's private event
+loop, to which that session belongs, so ``close()`` can cancel a call the suite gave up on
+before its retries reach the next case. ``verbose=False`` keeps progress bars off.
 """
 
 from __future__ import annotations
@@ -82,13 +83,16 @@ class FastBitrix24Adapter:
         self._token = target.auth_token
         self._token_given = False
         oauth = target.auth_token is not None
+        # One event loop per adapter: the session the client is given belongs to it.
+        self._loop = asyncio.new_event_loop()
+        self._session = self._loop.run_until_complete(_session(target.timeout))
         self.bitrix = fast_bitrix24.BitrixAsync(
             target.oauth_url if oauth else target.base_url,
             token_func=self._token_func if oauth else None,
             verbose=False,
+            client=self._session,
         )
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Future[Any] | None = None
         self._closed = False
 
@@ -106,29 +110,39 @@ class FastBitrix24Adapter:
         return _envelope(value)
 
     def _run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
-        loop = asyncio.new_event_loop()
         try:
             with self._lock:
                 if self._closed:
                     coroutine.close()
                     raise asyncio.CancelledError
-                self._loop, self._task = loop, loop.create_task(coroutine)
-            return loop.run_until_complete(self._task)
+                self._task = self._loop.create_task(coroutine)
+            return self._loop.run_until_complete(self._task)
         except asyncio.CancelledError:
             # close() cancelled a call the suite had given up on: nothing is waiting for it.
             raise TimeoutError("cancelled: the suite stopped waiting for this call") from None
         finally:
             with self._lock:
-                self._loop = self._task = None
-            loop.close()
+                self._task = None
+                closing = self._closed
+            if closing:
+                self._shut()
 
     def close(self) -> None:
-        """Cancel a call still running after the suite's deadline."""
+        """Cancel a call still running after the suite's deadline; close session and loop."""
         with self._lock:
             self._closed = True
-            loop, task = self._loop, self._task
-            if loop is not None and task is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(task.cancel)
+            task = self._task
+            if task is not None and not self._loop.is_closed():
+                # The call's own thread shuts the loop down once the call has ended.
+                self._loop.call_soon_threadsafe(task.cancel)
+                return
+        self._shut()
+
+    def _shut(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._loop.run_until_complete(self._session.close())
+        self._loop.close()
 
 
 class FastBitrix24DefaultAdapter(FastBitrix24Adapter):
@@ -149,6 +163,14 @@ class FastBitrix24DefaultAdapter(FastBitrix24Adapter):
         except Exception as error:
             return _failure(error)
         return Success(value)
+
+
+async def _session(timeout: float) -> aiohttp.ClientSession:
+    """The session fast-bitrix24 is given (its ``client`` option): its own default settings
+    (``raise_for_status=True``), and ``Target.timeout`` for each request."""
+    return aiohttp.ClientSession(
+        raise_for_status=True, timeout=aiohttp.ClientTimeout(total=timeout)
+    )
 
 
 def _envelope(body: Any) -> Outcome:
