@@ -114,6 +114,8 @@ class Expectation:
     no_total: bool = False
     #: the error_description the caller gets, unchanged; None: not judged
     description: str | None = None
+    #: an API error with whatever code (``code: null`` in a case): the answer named none
+    any_code: bool = False
 
     @property
     def has_result(self) -> bool:
@@ -293,6 +295,7 @@ def _expectation(raw: Mapping[str, Any]) -> Expectation:
         no_total="total" in raw and raw["total"] is None,
         description=raw.get("description"),
         code=raw.get("code"),
+        any_code="code" in raw and raw["code"] is None,
         status=raw.get("status"),
         kind=raw.get("kind"),
     )
