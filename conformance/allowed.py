@@ -171,3 +171,30 @@ class RetriesTimedOutReads(ReferenceClient):
             self._sleep(2.0)
             outcome = super().call(method, params)
         return outcome
+
+
+@_allowed
+class ChecksDroppedAdd(ReferenceClient):
+    """When an add's connection drops, gets the code and reports the badge if the add made it."""
+
+    name = "checks-dropped-add"
+
+    def call(self, method: str, params: Mapping[str, Any]) -> Outcome:
+        outcome = super().call(method, params)
+        dropped = isinstance(outcome, TransportFailure) and outcome.kind == "connection"
+        if not (dropped and method == "crm.activity.badge.add"):
+            return outcome
+        found = super().call("crm.activity.badge.get", {"code": params.get("code")})
+        return found if isinstance(found, Success) else outcome
+
+
+@_allowed
+class RefreshesOnce(ReferenceClient):
+    """Refreshes the token once on 401 expired_token and replays the call, then hands it on."""
+
+    name = "refreshes-once"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        if isinstance(outcome, ApiError) and outcome.code == "expired_token":
+            return 0.0 if attempt == 0 else None
+        return super()._retry_delay(outcome, attempt)

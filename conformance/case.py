@@ -26,6 +26,9 @@ def _case_modes() -> tuple[str, ...]:
 MODES: Final[tuple[str, ...]] = _case_modes()
 OutcomeKind = Literal["success", "api-error", "transport-failure"]
 
+#: The one method whose retry can duplicate what the portal did (CONTRACT.md 4).
+ADD_METHOD: Final = "crm.activity.badge.add"
+
 JSON_HEADERS: Final[Mapping[str, str]] = {"Content-Type": "application/json; charset=utf-8"}
 HTML_HEADERS: Final[Mapping[str, str]] = {"Content-Type": "text/html; charset=utf-8"}
 
@@ -107,6 +110,12 @@ class Expectation:
     status: int | None = None
     kind: str | None = None
     time: Any = None
+    #: the envelope has no total, and the client must report none (``total: null`` in a case)
+    no_total: bool = False
+    #: the error_description the caller gets, unchanged; None: not judged
+    description: str | None = None
+    #: an API error with whatever code (``code: null`` in a case): the answer named none
+    any_code: bool = False
 
     @property
     def has_result(self) -> bool:
@@ -116,10 +125,12 @@ class Expectation:
         if self.outcome == "success":
             shown = f"result={clip(php_json(self.result), 80)}" if self.has_result else ""
             total = f", total={self.total}" if self.total is not None else ""
+            total = ", no total" if self.no_total else total
             return f"Success({shown}{total})"
         if self.outcome == "api-error":
             status = f", status={self.status}" if self.status is not None else ""
-            return f"ApiError(code={self.code!r}{status})"
+            described = f", description={self.description!r}" if self.description else ""
+            return f"ApiError(code={self.code!r}{status}{described})"
         kind = f"kind={self.kind!r}" if self.kind else "any kind"
         status = f", status={self.status}" if self.status is not None else ""
         return f"TransportFailure({kind}{status})"
@@ -202,6 +213,15 @@ class Step:
     stateful: bool = False
     #: other behaviours the contract allows, best first (CONTRACT.md 4.1)
     accept: tuple[Alternative, ...] = ()
+    #: answers to requests for another method during the step (a client checking what an
+    #: unanswered add did), by method; never used up
+    reads: Mapping[str, ScriptedResponse] = field(default_factory=dict)
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """Whether an add of this step may have been done without the client hearing of it:
+        a scripted answer drops the connection or never comes (CONTRACT.md 4.1)."""
+        return self.method == ADD_METHOD and any(r.fault for r in self.responses)
 
     def taking(self, alternative: Alternative) -> Step:
         """This step judged as if ``alternative`` were what it asks for."""
@@ -272,7 +292,10 @@ def _expectation(raw: Mapping[str, Any]) -> Expectation:
         outcome=raw["outcome"],
         result=raw.get("result", _MISSING) if "result" in raw else _MISSING,
         total=raw.get("total"),
+        no_total="total" in raw and raw["total"] is None,
+        description=raw.get("description"),
         code=raw.get("code"),
+        any_code="code" in raw and raw["code"] is None,
         status=raw.get("status"),
         kind=raw.get("kind"),
     )
@@ -300,6 +323,7 @@ def _step(raw: Mapping[str, Any], file: str, case_id: str, *, stateful: bool) ->
         requests=count,
         timing=_timing(raw.get("timing", {})),
         accept=written + family_alternatives(expect),
+        reads={method: _response(r) for method, r in raw.get("reads", {}).items()},
     )
 
 
@@ -351,11 +375,11 @@ def _case(raw: Mapping[str, Any], file: str) -> Case:
         off_schema=raw.get("off_schema", ""),
     )
     if "replay" in case.modes and (
-        case.uses_clock or any(r.fault for s in case.steps for r in s.responses)
+        case.uses_clock or any(r.fault or s.reads for s in case.steps for r in s.responses)
     ):
         raise CaseFormatError(
-            f"{file}: case {case.id} uses $now or a transport fault, which a cassette cannot "
-            "replay: list its modes without replay"
+            f"{file}: case {case.id} uses $now, a transport fault or reads, which a cassette "
+            "cannot replay: list its modes without replay"
         )
     return case
 

@@ -400,6 +400,10 @@ def reproduction(
                 f"# step {number}: the portal answers "
                 + "; then ".join(_describe_answer(r.as_dict()) for r in step.responses)
             )
+            lines.extend(
+                f"#   meanwhile {method} answers {_describe_answer(read.as_dict())}"
+                for method, read in step.reads.items()
+            )
         else:
             # A stateful step: the portal's store answers; the case says what must come out.
             lines.append(f"# step {number}: expected {step.expect.describe()}")

@@ -3,8 +3,9 @@
 Correct means CONTRACT.md: JSON POST to ``{method}.json``, error codes kept exactly as sent,
 the HTTP status kept, only QUERY_LIMIT_EXCEEDED retried with backoff (never OVERLOAD_LIMIT or
 any 4xx), 429 OPERATION_TIME_LIMIT waited out until the last ``operating_reset_at``, a 302
-re-posted with its body, non-JSON and empty bodies reported as transport failures, a timeout on
-every request, and no secret in any exception text or log line.
+re-posted with its body (one without ``Location`` reported as a redirect failure), non-JSON
+and empty bodies reported as transport failures, a timeout on every request, and no secret in
+any exception text or log line.
 """
 
 from __future__ import annotations
@@ -121,6 +122,10 @@ class ReferenceClient:
                 # The portal moved: send the same POST, body included, to the new address.
                 url = self._follow(url, location)
                 continue
+            if response.status_code in REDIRECT_STATUSES:
+                # Nowhere to go: neither a success nor the page's text, and not worth a retry.
+                status = response.status_code
+                return TransportFailure("redirect", f"HTTP {status} without Location", status)
             return self._outcome(response)
         return TransportFailure("redirect", f"more than {self.max_redirects} redirects")
 

@@ -181,7 +181,56 @@ class CallsEveryFailureConnection(ReferenceClient):
         return outcome
 
 
+@_miniature
+class InventsTotal(ReferenceClient):
+    """Reports the page length as ``total`` when the list answer carries none."""
+
+    name = "invents-total"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        result = outcome.result if isinstance(outcome, Success) else None
+        if isinstance(outcome, Success) and outcome.total is None and isinstance(result, dict):
+            return replace(outcome, total=len(result.get("badges") or []))
+        return outcome
+
+
+@_miniature
+class DropsErrorDescription(ReferenceClient):
+    """Reports every API error without its ``error_description``."""
+
+    name = "drops-error-description"
+
+    def _outcome(self, response: requests.Response) -> Outcome:
+        outcome = super()._outcome(response)
+        return replace(outcome, description=None) if isinstance(outcome, ApiError) else outcome
+
+
 # --- retries: how often and how soon the client asks again ----------------------------------
+
+
+@_miniature
+class ReAddsAfterDrop(ReferenceClient):
+    """Sends an add again at once when its connection drops, without checking what it did."""
+
+    name = "re-adds-after-drop"
+
+    def call(self, method: str, params: Mapping[str, Any]) -> Outcome:
+        outcome = super().call(method, params)
+        dropped = isinstance(outcome, TransportFailure) and outcome.kind == "connection"
+        return super().call(method, params) if dropped and method.endswith(".add") else outcome
+
+
+@_miniature
+class RefreshesWithoutBound(ReferenceClient):
+    """Refreshes the token and replays the call on every 401 expired_token, without bound."""
+
+    name = "refreshes-without-bound"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        if isinstance(outcome, ApiError) and outcome.code == "expired_token":
+            return 0.0  # the "refresh" hands back a token at once; the replay follows
+        return super()._retry_delay(outcome, attempt)
 
 
 @_miniature
@@ -319,6 +368,20 @@ class FollowsRedirectAsGet(ReferenceClient):
 
     def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> Outcome:
         return _request(self, "POST", url, data=body, headers=dict(headers))
+
+
+@_miniature
+class LoopsOnRedirectWithoutLocation(ReferenceClient):
+    """Posts again to the same address while a 3xx comes without ``Location``."""
+
+    name = "loops-on-redirect-without-location"
+
+    def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> Outcome:
+        for _ in range(20):
+            outcome = super()._post(url, headers, body)
+            if not (isinstance(outcome, TransportFailure) and outcome.kind == "redirect"):
+                break
+        return outcome
 
 
 @_miniature

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
 
 import requests
 import responses
@@ -88,9 +89,18 @@ class Script:
             self.served.append((self.step, now, json.loads(body)))
         return status, headers, body
 
-    def next_answer(self) -> ScriptedResponse:
-        """The next scripted answer; past the end the last repeats, then connections drop."""
-        planned = self.case.steps[self.step].responses
+    def next_answer(self, url: str = "") -> ScriptedResponse:
+        """The next scripted answer; past the end the last repeats, then connections drop.
+
+        A request to a method the step ``reads`` (a get checking what an unanswered add did)
+        gets that answer instead, and leaves the step's own answers where they were.
+        """
+        step = self.case.steps[self.step]
+        if step.reads and url:
+            read = step.reads.get(api_method_of(url))
+            if read is not None:
+                return read
+        planned = step.responses
         index = self._served
         self._served += 1
         if index < len(planned):
@@ -119,6 +129,12 @@ class Transport(Protocol):
     def step(self, script: Script, index: int) -> AbstractContextManager[None]:
         """Surround one step's call."""
         ...
+
+
+def api_method_of(url: str) -> str:
+    """The REST method a request URL names (lowercase, without .json), "" for none."""
+    last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    return split_method(last)[0]
 
 
 def offline_target(case: Case, *, secret: str, token: str, timeout: float = 2.0) -> Target:
@@ -165,7 +181,7 @@ class StubTransport(_OfflineTargets):
                 dict(request.headers),
                 _as_bytes(request.body),
             )
-            scripted = script.next_answer()
+            scripted = script.next_answer(request.url or "")
             if scripted.fault == "timeout":
                 if getattr(request, "req_kwargs", {}).get("timeout") is None:
                     # A client without a timeout waits as long as a stalled portal lets it.

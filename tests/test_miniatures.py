@@ -34,6 +34,7 @@ class Row:
     caught: dict[str, str | None]
     passes: tuple[str, ...] = ("get.success",)
     gap: str = ""  # why no offline case can catch it yet: the row is a strict xfail
+    level: str = "must"  # the level a caught case fails at (a should check: should)
 
 
 # One row per miniature reads best, however wide.
@@ -41,16 +42,20 @@ class Row:
 TABLE = [
     Row("loses-error-code", {"get.not-found": "outcome.code", "add.duplicate-code": "outcome.code", "delete.entity-with-badge-exists": "outcome.code"}),
     Row("uppercases-error-code", {"auth.expired-token": "outcome.code"}, passes=("get.success", "get.not-found", "add.unknown-language-0")),
-    Row("falsy-error-is-success", {"add.unknown-language-0": "outcome.kind", "system.empty-error-code": "outcome.kind"}, passes=("get.success", "get.not-found", "add.error-0-string")),
+    Row("falsy-error-is-success", {"add.unknown-language-0": "outcome.kind", "system.empty-error-code": "outcome.kind", "system.error-zero-200": "outcome.kind", "system.error-empty-200": "outcome.kind"}, passes=("get.success", "get.not-found", "add.error-0-string")),
     Row("trusts-status-200", {"system.error-with-200": "outcome.kind"}, passes=("get.success", "get.not-found", "transport.html-200")),
     Row("crashes-on-non-json", {"transport.html-502": None, "transport.empty-body-200": None}, passes=("get.success", "get.not-found", "transport.not-an-envelope")),
-    Row("any-json-is-success", {"transport.not-an-envelope": "outcome.kind", "transport.json-array-body": "outcome.kind", "system.error-false": "outcome.kind"}, passes=("get.success", "get.not-found", "transport.html-502")),
+    Row("any-json-is-success", {"transport.not-an-envelope": "outcome.kind", "transport.json-array-body": "outcome.kind", "system.error-false": "outcome.kind", "system.error-null-200": "outcome.kind"}, passes=("get.success", "get.not-found", "transport.html-502")),
     Row("title-only-as-string", {"get.success-language-map": "outcome.payload", "add.success-language-map": "outcome.payload"}, passes=("get.success", "add.success")),
     Row("drops-total", {"list.success-with-total": "outcome.payload", "list.empty": "outcome.payload"}),
+    Row("invents-total", {"list.without-total": "outcome.payload"}, passes=("get.success", "list.success-with-total")),
+    Row("drops-error-description", {"system.error-description-kept": "outcome.description"}, passes=("get.success", "get.not-found"), level="should"),
     Row("lists-no-badges", {"list.success-with-total": "outcome.payload"}, passes=("get.success", "list.empty")),
     Row("ignores-status", {"get.not-found": "outcome.status", "transport.html-502": "outcome.status"}),
     Row("calls-every-failure-connection", {"transport.html-502": "outcome.failure-kind", "transport.empty-body-200": "outcome.failure-kind"}, passes=("get.success", "transport.connection-reset")),
     Row("retries-every-error", {"get.not-found": "requests.count", "add.access-denied": "requests.count"}, passes=("get.success", "retry.query-limit-then-success")),
+    Row("re-adds-after-drop", {"transport.reset-after-add": "requests.unchecked-add"}, passes=("get.success", "add.success", "transport.connection-reset")),
+    Row("refreshes-without-bound", {"auth.expired-token-every-refresh": "requests.count"}, passes=("get.success", "auth.oauth-get-success")),
     Row("retries-every-503", {"retry.overload-limit-not-retried": "requests.count", "system.overload-limit-503": "requests.count"}, passes=("get.success", "get.not-found", "retry.query-limit-then-success")),
     Row("loops-503-unbounded", {"retry.query-limit-exhausted": "requests.count", "retry.query-limit-then-success": "behaviour.timing"}, passes=("get.success", "get.not-found")),
     Row("declares-retry-never-retries", {"retry.query-limit-then-success": "requests.count", "retry.query-limit-exhausted": "requests.count"}, passes=("get.success", "retry.operating-limit-waits-for-reset")),
@@ -61,6 +66,7 @@ TABLE = [
     Row("pastes-params-into-query", {"get.hostile-code": "requests.params"}, passes=("get.success", "add.success", "retry.query-limit-then-success")),
     Row("form-encodes-maps-as-text", {"add.success-language-map": "requests.params"}, passes=("get.success", "add.success")),
     Row("follows-redirect-as-get", {"transport.redirect-302-webhook": "requests.params", "transport.redirect-302": "requests.params", "transport.redirect-301": "requests.params", "transport.redirect-302-query": "requests.params"}, passes=("get.success", "get.not-found")),
+    Row("loops-on-redirect-without-location", {"transport.redirect-without-location": "requests.count"}, passes=("get.success", "transport.redirect-302")),
     Row("posts-to-xml", {"get.success": "requests.path", "auth.oauth-get-success": "requests.path"}, passes=()),
     Row("oauth-without-token", {"auth.oauth-get-success": "requests.auth"}),
     Row("leaks-secret-in-exception", {"get.not-found": "behaviour.no-secret", "transport.html-502": "behaviour.no-secret"}),
@@ -87,7 +93,9 @@ def _params() -> list[object]:
             marks = [pytest.mark.xfail(reason=row.gap, strict=True)] if row.gap else []
             passes = tuple(c for c in row.passes if _runs_in(c, mode))
             params.append(
-                pytest.param(row.name, mode, caught, passes, id=f"{row.name}-{mode}", marks=marks)
+                pytest.param(
+                    row.name, mode, caught, passes, row.level, id=f"{row.name}-{mode}", marks=marks
+                )
             )
     return params
 
@@ -96,9 +104,9 @@ def _summary(result: CaseResult) -> str:
     return f"{result.case_id} ({result.mode}) {result.outcome}: {result.message}"
 
 
-@pytest.mark.parametrize(("name", "mode", "caught", "passes"), _params())
+@pytest.mark.parametrize(("name", "mode", "caught", "passes", "level"), _params())
 def test_miniature_is_caught(
-    name: str, mode: str, caught: dict[str, str | None], passes: tuple[str, ...]
+    name: str, mode: str, caught: dict[str, str | None], passes: tuple[str, ...], level: str
 ) -> None:
     factory = MINIATURES[name]
     for case_id, check in caught.items():
@@ -108,8 +116,9 @@ def test_miniature_is_caught(
         else:
             assert result.outcome in ("failed", "errored"), _summary(result)
             assert check in {f.check for f in result.failures}, _summary(result)
-            # A broken miniature breaks a must: a should shortfall would let it exit 0.
-            assert result.level == "must", _summary(result)
+            # A broken miniature breaks a must (a should shortfall would let it exit 0),
+            # unless all it breaks is a should.
+            assert result.level == level, _summary(result)
     for case_id in passes:
         result = run_in_mode(case_by_id(case_id), factory, mode, deadline=DEADLINE)
         assert result.outcome == "passed", _summary(result)

@@ -94,6 +94,15 @@ def check_outcome_payload(context: CheckContext) -> Iterator[Failure]:
                 "the adapter declares capability 'time'; its documented keys must come through "
                 "unchanged, keys the docs do not list may be kept or dropped",
             )
+        if expected.no_total and "total" in context.capabilities and run.outcome.total is not None:
+            yield Failure(
+                "outcome.payload",
+                "the success carries a total the envelope does not have",
+                "no total (Success.total None)",
+                f"total={run.outcome.total}",
+                context.where(run, "Success.total"),
+                "an absent total stays absent: do not invent 0 or the page length",
+            )
         if (
             expected.total is not None
             and "total" in context.capabilities
@@ -116,6 +125,8 @@ def check_outcome_code(context: CheckContext) -> Iterator[Failure]:
         expected = run.step.expect
         if not isinstance(run.outcome, ApiError) or expected.outcome != "api-error":
             continue
+        if expected.code is None and expected.any_code:
+            continue  # an alternative that takes any API error: the portal sent no code
         if run.outcome.code is None or str(run.outcome.code) != str(expected.code):
             yield Failure(
                 "outcome.code",
@@ -124,6 +135,25 @@ def check_outcome_code(context: CheckContext) -> Iterator[Failure]:
                 repr(run.outcome.code),
                 context.where(run, "ApiError.code"),
                 "keep the code as sent: numbers (100, 0), empty strings, lowercase OAuth codes",
+            )
+
+
+@check("outcome.description")
+def check_outcome_description(context: CheckContext) -> Iterator[Failure]:
+    """An API error hands the portal's error_description to the caller unchanged (a should)."""
+    for run in context.runs:
+        expected = run.step.expect
+        if expected.description is None or not isinstance(run.outcome, ApiError):
+            continue
+        if expected.outcome == "api-error" and run.outcome.description != expected.description:
+            yield Failure(
+                "outcome.description",
+                "the error description did not reach the caller unchanged",
+                repr(expected.description),
+                repr(run.outcome.description),
+                context.where(run, "ApiError.description"),
+                "hand error_description on as sent: it is what tells a person what went wrong",
+                level="should",
             )
 
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, Final
 
 from conformance import schemas
+from conformance.case import ADD_METHOD
 from conformance.checks._registry import CheckContext, StepRun, check
 from conformance.results import Failure, show
+from conformance.transports import api_method_of
 from conformance.wire import as_form_values
+
+GET_METHOD: Final = "crm.activity.badge.get"
+LIST_METHOD: Final = "crm.activity.badge.list"
 
 
 @check("requests.count")
@@ -70,8 +76,10 @@ def check_request_params(context: CheckContext) -> Iterator[Failure]:
     ignores the rest, so an SDK's own bookkeeping parameters change nothing on the portal.
     """
     for run, number, _sent_request, decoded in context.sent():
-        wanted = dict(run.step.params)
-        read = _read_by(run.step.method) | set(wanted)
+        method, wanted = _asked(run, decoded.api_method)
+        if method == LIST_METHOD and method != run.step.method:
+            continue  # a list checking an unanswered add: list reads nothing
+        read = _read_by(method) | set(wanted)
         got = {name: value for name, value in decoded.params.items() if name in read}
         if decoded.encoding != "json":
             wanted = as_form_values(wanted)
@@ -86,6 +94,15 @@ def check_request_params(context: CheckContext) -> Iterator[Failure]:
             )
 
 
+def _asked(run: StepRun, api_method: str | None) -> tuple[str, dict[str, Any]]:
+    """The method and params a request of ``run`` is judged against: the step's own, or, for a
+    read the step allows (a check of what an unanswered add did), that read of the add's code."""
+    if api_method and api_method != run.step.method and api_method in run.step.reads:
+        code = run.step.params.get("code")
+        return api_method, ({"code": code} if api_method == GET_METHOD else {})
+    return run.step.method, dict(run.step.params)
+
+
 def _params_hint(encoding: str, malformed: bool) -> str:
     if malformed:
         return "the body was sent as application/json but is not a JSON object"
@@ -94,13 +111,42 @@ def _params_hint(encoding: str, malformed: bool) -> str:
     return "names are lowercase and case-sensitive; JSON keeps types"
 
 
+@check("requests.unchecked-add")
+def check_unchecked_add(context: CheckContext) -> Iterator[Failure]:
+    """An add whose answer never came is not sent again before a get or list checks what the
+    first one did: the portal may have added the badge already (CONTRACT.md 4.1)."""
+    for run in context.runs:
+        if not run.step.outcome_unknown:
+            continue
+        added, checked = False, False
+        for number, request in enumerate(run.requests, 1):
+            method = api_method_of(request.url)
+            if method in (GET_METHOD, LIST_METHOD):
+                checked = True
+            elif method == ADD_METHOD:
+                if added and not checked:
+                    yield Failure(
+                        "requests.unchecked-add",
+                        "an add was sent again without checking what the unanswered one did",
+                        "surface the failure, or a get or list before sending the add again",
+                        f"request {number} is another add, with no get or list since the last",
+                        context.where(run, f"request {number}"),
+                        "a dropped connection or a timeout after the write leaves the badge "
+                        "made: a blind re-send duplicates or fails with BX_INVALID_VALUE",
+                        level="must",
+                    )
+                    break
+                added, checked = True, False
+
+
 @check("requests.path")
 def check_request_path(context: CheckContext) -> Iterator[Failure]:
     """Requests go to the case's method, on the webhook or OAuth path, with or without .json."""
     for run, number, sent, decoded in context.sent():
         expected_kind = "oauth" if context.case.auth == "oauth" else "webhook"
         problems = []
-        if decoded.api_method != run.step.method or decoded.suffix not in (None, "json"):
+        allowed = {run.step.method, *run.step.reads}
+        if decoded.api_method not in allowed or decoded.suffix not in (None, "json"):
             problems.append(
                 f"method {decoded.api_method}{'.' + decoded.suffix if decoded.suffix else ''}"
             )

@@ -279,7 +279,7 @@ class PortalApp:
     def scripted(self, script: Script, request: Incoming) -> Answer:
         with self.state.script_lock:
             script.record(request.method, request.url, request.headers, request.body)
-            planned = script.next_answer()
+            planned = script.next_answer(request.url)
             rendered = None if planned.fault is not None else script.render(planned)
         if planned.fault == "timeout":
             wait_for_release((script.closed, self.state.stopping), self.state.stall_limit)
