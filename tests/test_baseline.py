@@ -198,6 +198,50 @@ def test_run_baseline_update_writes_a_baseline_the_next_run_honours(tmp_path: Pa
     assert second.exit_code == 0, second.output
 
 
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        ("reported: ApiError(code=None, status=404)", "step 1 reported"),
+        ("level: should", "level should then, must now"),
+        ("check: outcome.status", "failed outcome.status (must) then, outcome.code (must) now"),
+    ],
+)
+def test_recorded_evidence_edited_by_hand_fails_the_run(
+    tmp_path: Path, edit: str, said: str
+) -> None:
+    target = tmp_path / "recorded.yaml"
+    args = ["run", "--client", BROKEN, "--mode", "stub", "--case", "get.not-found"]
+    assert cli([*args, "--baseline-update", str(target)]).exit_code == 1
+    text = target.read_text(encoding="utf-8")
+    key = edit.split(":", 1)[0]
+    line = next(
+        line for line in text.splitlines() if line.strip().lstrip("- ").startswith(f"{key}:")
+    )
+    start = line.index(f"{key}:")
+    edited = text.replace(line, f"{line[:start]}{edit}", 1)
+    assert edited != text
+    target.write_text(edited, encoding="utf-8")
+    rerun = cli([*args, "--baseline", str(target)])
+    assert rerun.exit_code == 1, rerun.output
+    entry = load_baseline(target).entries[0]
+    assert entry.observed
+    assert "stub" in entry.observed
+    session = _session_run(target)
+    message = session.results[0].message
+    assert message.startswith("fails otherwise than baseline"), message
+    assert said in message, message
+
+
+def test_the_reason_shown_is_generated_from_the_evidence(tmp_path: Path) -> None:
+    target = tmp_path / "recorded.yaml"
+    args = ["run", "--client", BROKEN, "--mode", "stub", "--case", "get.not-found"]
+    assert cli([*args, "--baseline-update", str(target)]).exit_code == 1
+    entry = load_baseline(target).entries[0]
+    assert entry.written is None
+    assert entry.reason.startswith("stub: crm.activity.badge.get: 1 request: POST ")
+    assert "outcome.code (must)" in entry.reason
+
+
 # --- errors a person can act on --------------------------------------------------------------
 
 
