@@ -15,16 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import evidence, harness
 from conformance.api import AdapterFactory, Redactor
-from conformance.baseline import (
-    AppliedBaseline,
-    Failing,
-    apply_baseline,
-    did_you_mean,
-    update_baseline_file,
-)
+from conformance.baseline import AppliedBaseline, apply_baseline, did_you_mean
 from conformance.baseline import (
     judge as judge_by_baseline,
 )
+from conformance.baseline_update import Failing, update_baseline_file
 from conformance.case import (
     Case,
     all_cases,

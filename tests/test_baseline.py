@@ -9,14 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.baseline import (
-    BaselineError,
-    Failing,
-    apply_baseline,
-    load_baseline,
-    updated_document,
-    write_baseline,
-)
+from conformance.baseline import BaselineError, apply_baseline, load_baseline
+from conformance.baseline_update import Failing, updated_document, write_baseline
 from conformance.session import RunConfig, RunSession
 from tests.fixtures.common import cli
 
