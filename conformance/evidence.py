@@ -38,6 +38,7 @@ def observe(
     outcome: str,
     level: str,
     redact: Callable[[str], str],
+    said: str = "",
 ) -> dict[str, Any]:
     """The evidence of one case in one mode: its steps (``StepRun``) and failures."""
     portal = urlsplit(portal_url).netloc
@@ -60,7 +61,11 @@ def observe(
         }
         if entry not in failed:
             failed.append(entry)
-    return {"outcome": outcome, "level": level, "steps": steps, "failed": failed}
+    observed = {"outcome": outcome, "level": level, "steps": steps, "failed": failed}
+    if said:
+        # Shown, not compared: a property's first line names its drawn example.
+        observed["said"] = redact(clip(" ".join(said.split()), SHOWN))
+    return observed
 
 
 def _request_line(request: Any, portal: str, redact: Callable[[str], str]) -> str:
@@ -155,7 +160,7 @@ def describe(evidence: Mapping[str, Any], mode: str = "") -> str:
         shown.append(f"{step.get('method', '?')}: {said}{timing}; reported {step['reported']}")
     failed = failed_summary(evidence)
     where = f"{mode}: " if mode else ""
-    body = " / ".join(shown) or "no call"
+    body = " / ".join(shown) or evidence.get("said") or "no call"
     return f"{where}{body} -> {failed}"
 
 

@@ -256,7 +256,8 @@ class RunSession:
                 portal_url="",
                 outcome=result.outcome,
                 level=result.level,
-                redact=lambda text: text,
+                redact=Redactor(self.secrets),
+                said=result.message.strip().splitlines()[0] if result.message.strip() else "",
             )
         result = self._apply_baseline(result)
         self.results.append(result)
