@@ -108,8 +108,9 @@ def skip_reason(case: Case, capabilities: frozenset[str], adapter_name: str) -> 
     needed = set(case.needs) | ({"oauth"} if case.auth == "oauth" else set())
     for capability in sorted(needed - capabilities):
         return (
-            f"needs capability {capability!r} ({CAPABILITIES.get(capability, 'undocumented')}), "
-            f"which adapter {adapter_name!r} does not declare"
+            f"not observable through this client: needs capability {capability!r} "
+            f"({CAPABILITIES.get(capability, 'undocumented')}), which adapter "
+            f"{adapter_name!r} does not declare"
         )
     return None
 
