@@ -52,12 +52,16 @@ class KnownClient:
     harness: str | None = None
 
 
+#: the run options of a Python client: every offline mode (the smoke call skips a mode that
+#: sees none of its requests, saying so); a harness client runs in portal mode only
+EVERY_MODE: Final = ("--mode", "stub", "--mode", "replay", "--mode", "portal")
+
 KNOWN_CLIENTS: Final = (
-    KnownClient("reference", "reference", ("--mode", "portal"), None, None),
+    KnownClient("reference", "reference", EVERY_MODE, None, None),
     KnownClient(
         "b24pysdk",
         "conformance.adapters.b24pysdk:factory",
-        ("--mode", "portal", "--tls"),
+        (*EVERY_MODE, "--tls"),
         "baselines/b24pysdk.yaml",
         "b24pysdk",
         "b24pysdk",
@@ -65,7 +69,7 @@ KNOWN_CLIENTS: Final = (
     KnownClient(
         "fast-bitrix24",
         "conformance.adapters.fast_bitrix24:factory",
-        ("--mode", "portal"),
+        EVERY_MODE,
         "baselines/fast-bitrix24.yaml",
         "fast-bitrix24",
         "fast-bitrix24",
@@ -76,7 +80,7 @@ KNOWN_CLIENTS: Final = (
     KnownClient(
         "fast-bitrix24-default",
         "conformance.adapters.fast_bitrix24:factory_default",
-        ("--mode", "portal"),
+        EVERY_MODE,
         "baselines/fast-bitrix24-default.yaml",
         "fast-bitrix24",
         "fast-bitrix24",
@@ -87,7 +91,7 @@ KNOWN_CLIENTS: Final = (
     KnownClient(
         "a24wh",
         "conformance.adapters.a24wh_rest:factory",
-        ("--mode", "portal"),
+        EVERY_MODE,
         "baselines/a24wh.yaml",
         "a24wh",
         "a24wh",
@@ -226,8 +230,14 @@ def _install_hint(clients: Sequence[KnownClient]) -> str:
     return " and ".join(hints)
 
 
-def run_clients(root: Path, clients: Sequence[KnownClient]) -> dict[str, int]:
-    """Run the suite against ``clients`` in parallel; keep each run's records; exit codes."""
+def run_clients(
+    root: Path, clients: Sequence[KnownClient], *, update_baselines: bool = False
+) -> dict[str, int]:
+    """Run the suite against ``clients`` in parallel; keep each run's records; exit codes.
+
+    ``update_baselines``: each run also rewrites its baseline from what it observed
+    (``--baseline-update``), so entries carry the evidence of this very run.
+    """
     root = root.resolve()
     missing = [c for c in clients if c.package is not None and _version(root, c) is None]
     if missing:
@@ -243,7 +253,18 @@ def run_clients(root: Path, clients: Sequence[KnownClient]) -> dict[str, int]:
         words = ["b24-conformance", "run", "--client", client.spec, *client.options]
         if client.baseline:
             words += ["--baseline", client.baseline]
-        argv = [sys.executable, "-m", "conformance", *words[1:], "--report", str(scratch)]
+        updating = (
+            ["--baseline-update", client.baseline] if update_baselines and client.baseline else []
+        )
+        argv = [
+            sys.executable,
+            "-m",
+            "conformance",
+            *words[1:],
+            *updating,
+            "--report",
+            str(scratch),
+        ]
         process = subprocess.Popen(
             argv, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -299,7 +320,15 @@ def run_clients(root: Path, clients: Sequence[KnownClient]) -> dict[str, int]:
     is_flag=True,
     help="Run nothing: regenerate the publication from the kept records.",
 )
-def compliance_command(root: Path, names: tuple[str, ...], no_run: bool) -> None:
+@click.option(
+    "--update-baselines",
+    is_flag=True,
+    help="Also rewrite each client's baseline from its run (--baseline-update): every entry "
+    "then carries the evidence of the kept run; notes stay.",
+)
+def compliance_command(
+    root: Path, names: tuple[str, ...], no_run: bool, update_baselines: bool
+) -> None:
     """Run the suite against every known client and write docs/compliance.md, .json, .html
     (clients x checks) and badges.
 
@@ -308,11 +337,13 @@ def compliance_command(root: Path, names: tuple[str, ...], no_run: bool) -> None
     """
     if not (root / "baselines").is_dir():
         raise click.UsageError(f"--root {str(root)!r} holds no baselines/: expected the repository")
+    if update_baselines and no_run:
+        raise click.UsageError("--update-baselines needs a run: drop --no-run")
     codes: dict[str, int] = {}
     if not no_run:
         chosen = [c for c in KNOWN_CLIENTS if not names or c.name in names]
-        click.echo(f"running {', '.join(c.name for c in chosen)} (portal mode, in parallel)")
-        codes = run_clients(root, chosen)
+        click.echo(f"running {', '.join(c.name for c in chosen)} (in parallel)")
+        codes = run_clients(root, chosen, update_baselines=update_baselines)
     files = publication(load_records(root), findings_pages(root))
     write_publication(root, files)
     for path in files:
