@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance.api import ApiError, Success, Target, TransportFailure
-from conformance.compliance import baseline_reasons
+from conformance.baseline import load_baseline
 from conformance.portal import FakePortal
 from conformance.portal.faults import Fault
 from tests.fixtures.common import ROOT, cli
@@ -107,7 +107,7 @@ def test_adapter_honours_its_baseline_and_shows_its_defects(name: str, tmp_path:
     assert {case: outcomes[case]["outcome"] for case in run.passing} == dict.fromkeys(
         run.passing, "passed"
     )
-    reasons = baseline_reasons(baseline)
+    reasons = {entry.case: entry.reason for entry in load_baseline(baseline).entries}
     for case, evidence in run.defects.items():
         assert outcomes[case]["outcome"] == "xfailed", outcomes[case]["message"]
         assert outcomes[case]["message"].startswith(f"expected failure ({reasons[case]})")
