@@ -10,8 +10,9 @@
 // resolves to, or the error it rejects with. The client itself throws a plain Error that holds
 // only the error code's text (`[call] failed to get the resource: CODE.`) for an envelope with
 // a truthy `error`, and passes got's own errors (HTTPError, ParseError, TimeoutError, ...)
-// through untouched for everything else. The body of a non-2xx answer is never read by the
-// client, so it is not read here either: whatever the client loses stays lost in the outcome.
+// through untouched for everything else. The client never reads the body of a non-2xx answer,
+// but got's HTTPError keeps it (error.response.body) for the application, and the harness reads
+// it there: the envelope's code and description, or which kind of body it was.
 //
 // stdout carries protocol messages only; stderr is the log, with every secret replaced by ***.
 
@@ -126,13 +127,35 @@ function statusOf(error) {
   return Number.isInteger(status) && status >= 100 && status <= 599 ? status : null;
 }
 
+/** A got HTTPError, read through the response it keeps: the envelope's code, or no envelope. */
+function fromHttpError(error, method) {
+  const status = statusOf(error);
+  const raw = error?.response?.body;
+  const text = typeof raw === "string" ? raw : Buffer.isBuffer(raw) ? raw.toString("utf8") : "";
+  let body = raw !== null && typeof raw === "object" && !Buffer.isBuffer(raw) ? raw : undefined;
+  try {
+    body ??= JSON.parse(text);
+  } catch {
+    const kind = text.trim() === "" ? "empty-body" : "non-json";
+    log(`${method}: got HTTPError ${error.message}, body not JSON -> transport-failure ${kind}`);
+    return { outcome: "transport-failure", kind, detail: oneLine(error.message), status };
+  }
+  if (isObject(body) && (typeof body.error === "string" || Number.isInteger(body.error))) {
+    const description = typeof body.error_description === "string" ? body.error_description : null;
+    log(`${method}: got HTTPError ${error.message}, envelope error -> api-error ${safeJson(body.error)}`);
+    return { outcome: "api-error", code: body.error, description, status };
+  }
+  log(`${method}: got HTTPError ${error.message}, JSON without an error -> transport-failure bad-envelope`);
+  return { outcome: "transport-failure", kind: "bad-envelope", detail: oneLine(error.message), status };
+}
+
 /** Map what the client's promise rejected with to an outcome, or rethrow it as a crash. */
 function fromError(error, method) {
   if (error instanceof got.HTTPError) {
-    // A non-2xx answer: got rejects before the client looks at the body, so the client gives
-    // the application no error code and no description, only got's text and the status.
-    log(`${method}: got HTTPError ${error.message} -> api-error without a code`);
-    return { outcome: "api-error", code: null, description: oneLine(error.message), status: statusOf(error) };
+    // A non-2xx answer: got rejects before the client looks at the body, but the error it
+    // hands the application keeps the response, body included (error.response.body). The
+    // client interprets none of it; an application can, so the harness reads it there.
+    return fromHttpError(error, method);
   }
   if (error instanceof got.ParseError) {
     log(`${method}: got ParseError -> transport-failure non-json`);
