@@ -222,9 +222,47 @@ A24WH_DICTS = [
             "error_code": "400",
             "error_message": "Bitrix24 returned HTTP 400.",
             "status_code": 400,
-            "details": {"error": "NOT_FOUND"},
+            "details": {"error": "NOT_FOUND", "error_description": "Badge not found"},
         },
-        ApiError("400", "Bitrix24 returned HTTP 400.", 400),
+        # request24 keeps the envelope in details, where an application reads it
+        ApiError("NOT_FOUND", "Badge not found", 400),
+    ),
+    (
+        {
+            "error_result": True,
+            "error_type": "http_error",
+            "error_code": "502",
+            "error_message": "Bitrix24 returned HTTP 502.",
+            "status_code": 502,
+            "details": "<html><body>Bad Gateway</body></html>",
+        },
+        TransportFailure(
+            "non-json",
+            "502: Bitrix24 returned HTTP 502. <html><body>Bad Gateway</body></html>",
+            502,
+        ),
+    ),
+    (
+        {
+            "error_result": True,
+            "error_type": "http_error",
+            "error_code": "502",
+            "error_message": "Bitrix24 returned HTTP 502.",
+            "status_code": 502,
+            "details": "",
+        },
+        TransportFailure("empty-body", "502: Bitrix24 returned HTTP 502.", 502),
+    ),
+    (
+        {
+            "error_result": True,
+            "error_type": "http_error",
+            "error_code": "500",
+            "error_message": "Bitrix24 returned HTTP 500.",
+            "status_code": 500,
+            "details": {"result": None},
+        },
+        TransportFailure("bad-envelope", "500: Bitrix24 returned HTTP 500. {'result': None}", 500),
     ),
     (
         {

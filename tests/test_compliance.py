@@ -51,7 +51,13 @@ def _report(name: str, cases: list[dict[str, Any]], started: str) -> dict[str, A
     }
 
 
-def _record(name: str, cases: list[dict[str, Any]], reasons: dict[str, str], started: str):
+def _record(
+    name: str,
+    cases: list[dict[str, Any]],
+    reasons: dict[str, str],
+    started: str,
+    observed: dict[str, str] | None = None,
+):
     run = {
         "spec": f"{name}:factory",
         "command": f"b24-conformance run --client {name}:factory",
@@ -60,7 +66,7 @@ def _record(name: str, cases: list[dict[str, Any]], reasons: dict[str, str], sta
         "python": "3.12.0",
         "exit_code": 0,
     }
-    return ClientRecord(name, _report(name, cases, started), run, reasons)
+    return ClientRecord(name, _report(name, cases, started), run, reasons, "", observed or {})
 
 
 GOOD = _record(
@@ -83,8 +89,9 @@ BAD = _record(
         _case("list.empty", "errored", "should", message="an exception escaped\nTraceback"),
         _case("auth.error-oauth", "passed", "may"),
     ],
-    {"get.success": "loses the code; leaks the secret", "get.not-found": "loses the code"},
+    {"get.success": "loses the code", "get.not-found": "loses the code"},
     "2026-01-03T09:00:00+00:00",
+    {"get.not-found": "portal: crm.activity.badge.get: 1 request -> outcome.code (must)"},
 )
 
 
@@ -131,9 +138,18 @@ def test_defects_are_the_baseline_statements_with_the_cases_that_show_them() -> 
         {"reason": "needs capability 'oauth' (...)", "cases": ["auth.error-oauth"]}
     ]
     assert bad["defects"] == [
-        {"reason": "loses the code", "cases": ["get.success", "get.not-found"]},
-        {"reason": "leaks the secret", "cases": ["get.success"]},
-        {"reason": "not in the baseline: an exception escaped", "cases": ["list.empty"]},
+        {
+            "reason": "loses the code",
+            "cases": ["get.success", "get.not-found"],
+            "observed": {
+                "get.not-found": "portal: crm.activity.badge.get: 1 request -> outcome.code (must)"
+            },
+        },
+        {
+            "reason": "not in the baseline: an exception escaped",
+            "cases": ["list.empty"],
+            "observed": {},
+        },
     ]
 
 
@@ -184,6 +200,10 @@ def test_the_markdown_shows_clients_defects_and_the_matrix() -> None:
     text = render_markdown(compliance_document([GOOD, BAD]))
     assert "| `good` | good 1.0 | portal | status | 100% (2/2) |" in text
     assert "- loses the code. Cases: `get.success`, `get.not-found`" in text
+    assert (
+        "  - `get.not-found`, observed: portal: crm.activity.badge.get: 1 request -> "
+        "outcome.code (must)" in text
+    )
     assert "| `get.success` | ✅ | ❌ |" in text
     assert "### may (1 cases)" in text
     assert "do not edit" in text
@@ -208,7 +228,7 @@ def test_trimmed_reports_keep_what_the_publication_reads_and_their_schema() -> N
     assert list(schemas.validator(schemas.uri("report.json")).iter_errors(trimmed)) == []
     assert trimmed["cases"][3]["message"] == "an exception escaped"
     assert "reproduction" not in trimmed["cases"][0]
-    record = ClientRecord("bad", trimmed, BAD.run, BAD.reasons)
+    record = ClientRecord("bad", trimmed, BAD.run, BAD.reasons, observed=BAD.observed)
     assert compliance_document([record]) == compliance_document([BAD])
 
 
