@@ -52,8 +52,9 @@ class KnownClient:
     harness: str | None = None
 
 
-#: the run options of a Python client: every offline mode (the smoke call skips a mode that
-#: sees none of its requests, saying so); a harness client runs in portal mode only
+#: the run options of a Python client on requests: every offline mode. fast-bitrix24 (aiohttp)
+#: runs in portal mode only: stub mode cannot see it, and vcrpy's aiohttp patch records its
+#: request bodies as empty forms, which would fail it for the suite's own tooling.
 EVERY_MODE: Final = ("--mode", "stub", "--mode", "replay", "--mode", "portal")
 
 KNOWN_CLIENTS: Final = (
@@ -69,7 +70,7 @@ KNOWN_CLIENTS: Final = (
     KnownClient(
         "fast-bitrix24",
         "conformance.adapters.fast_bitrix24:factory",
-        EVERY_MODE,
+        ("--mode", "portal"),
         "baselines/fast-bitrix24.yaml",
         "fast-bitrix24",
         "fast-bitrix24",
@@ -80,7 +81,7 @@ KNOWN_CLIENTS: Final = (
     KnownClient(
         "fast-bitrix24-default",
         "conformance.adapters.fast_bitrix24:factory_default",
-        EVERY_MODE,
+        ("--mode", "portal"),
         "baselines/fast-bitrix24-default.yaml",
         "fast-bitrix24",
         "fast-bitrix24",
