@@ -108,6 +108,27 @@ final class Worker
     }
 }
 
+/**
+ * Remove the directories of workers that are gone. A worker removes its own on exit, but the
+ * suite kills the harness's process group when a call hangs (CRest has no timeout), and a
+ * killed worker leaves its copy of CRest and its logs behind in the temporary directory.
+ */
+function sweep_dead_workers(): void
+{
+    if (!function_exists('posix_kill')) {
+        return;
+    }
+    foreach (glob(sys_get_temp_dir() . '/php-crest-*', GLOB_ONLYDIR) ?: [] as $home) {
+        if (!preg_match('/^php-crest-(\d+)-[0-9a-f]+$/', basename($home), $found)) {
+            continue;
+        }
+        $alive = posix_kill((int) $found[1], 0) || posix_get_last_error() !== 3;  // 3: ESRCH
+        if (!$alive) {
+            exec('rm -rf ' . escapeshellarg($home));
+        }
+    }
+}
+
 function crash(?int $seq, string $error, ?string $traceback = null): void
 {
     send(['type' => 'crash', 'seq' => $seq, 'error' => $error, 'traceback' => $traceback]);
@@ -117,6 +138,7 @@ function main(): int
 {
     $worker = null;
     $oauth = false;
+    sweep_dead_workers();
     while (($raw = fgets(STDIN)) !== false) {
         if (trim($raw) === '') {
             continue;
