@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -30,6 +32,28 @@ from conformance.publication import ClientRecord, first_line, json_text, publica
 
 #: Where the records live, relative to the repository root.
 RECORDS_DIR: Final = "docs/compliance"
+
+
+@dataclass(frozen=True)
+class Vendored:
+    """A client copied into its harness (no package manager installs it): the file that states
+    its version, and the runtime the harness needs on PATH."""
+
+    source: str
+    #: a regular expression whose first group is the version, searched in ``source``
+    version_pattern: str
+    program: str
+    #: how to install ``program``, as the usage error says it
+    install: str
+
+    def version(self, root: Path) -> str | None:
+        """The version ``source`` states, or None when it cannot be read."""
+        try:
+            text = (root / self.source).read_text(encoding="utf-8")
+        except OSError:
+            return None
+        found = re.search(self.version_pattern, text)
+        return found.group(1) if found else None
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,8 @@ class KnownClient:
     findings: str = ""
     #: a Node.js client: its harness directory (npm ci --prefix), where node_modules/ holds it
     harness: str | None = None
+    #: a client whose source ships in its harness directory (e.g. PHP's crest.php)
+    vendored: Vendored | None = None
 
 
 #: the run options of a Python client on requests: every offline mode. fast-bitrix24 (aiohttp)
@@ -119,6 +145,22 @@ KNOWN_CLIENTS: Final = (
         "string, paced by p-queue to 2 requests a second",
         findings="2bad-bitrix.md",
         harness="harnesses/node-2bad-bitrix",
+    ),
+    KnownClient(
+        "crest",
+        "cmd:php harnesses/php-crest/harness.php",
+        ("--mode", "portal", "--tls", "--validate-protocol"),
+        "baselines/crest.yaml",
+        "bitrix-tools/crest",
+        note="PHP, through the harness protocol: the vendor's crest.php copied unchanged, "
+        "CRest::call in webhook mode (C_REST_WEB_HOOK_URL), one PHP process per case",
+        findings="crest.md",
+        vendored=Vendored(
+            "harnesses/php-crest/crest.php",
+            r"const VERSION\s*=\s*'([^']+)'",
+            "php",
+            "apt-get install php-cli php-curl",
+        ),
     ),
 )
 
@@ -206,9 +248,12 @@ def write_publication(root: Path, files: Mapping[str, str]) -> None:
 
 
 def _version(root: Path, client: KnownClient) -> str | None:
-    """The tested version: the Python distribution's, or the npm package's in its harness."""
+    """The tested version: the Python distribution's, the npm package's in its harness, or
+    the one a vendored client's source states."""
     if client.package is None:
         return __version__
+    if client.vendored is not None:
+        return client.vendored.version(root)
     if client.harness is not None:
         manifest = root / client.harness / "node_modules" / client.package / "package.json"
         try:
@@ -224,11 +269,25 @@ def _version(root: Path, client: KnownClient) -> str | None:
 
 def _install_hint(clients: Sequence[KnownClient]) -> str:
     hints = []
-    extras = sorted({c.extra or c.package or c.name for c in clients if c.harness is None})
+    python = [c for c in clients if c.harness is None and c.vendored is None]
+    extras = sorted({c.extra or c.package or c.name for c in python})
     if extras:
         hints.append(f"pip install 'b24-conformance[{','.join(extras)}]'")
     hints += [f"npm ci --prefix {c.harness}" for c in clients if c.harness is not None]
+    hints += [c.vendored.install for c in clients if c.vendored is not None]
     return " and ".join(hints)
+
+
+def _what(client: KnownClient) -> str:
+    name = client.package or client.name
+    return f"{name} (needs {client.vendored.program})" if client.vendored else name
+
+
+def _missing(root: Path, client: KnownClient) -> bool:
+    """Whether the client cannot run here: no version found, or its runtime not on PATH."""
+    if client.package is not None and _version(root, client) is None:
+        return True
+    return client.vendored is not None and shutil.which(client.vendored.program) is None
 
 
 def run_clients(
@@ -240,10 +299,10 @@ def run_clients(
     (``--baseline-update``), so entries carry the evidence of this very run.
     """
     root = root.resolve()
-    missing = [c for c in clients if c.package is not None and _version(root, c) is None]
+    missing = [c for c in clients if _missing(root, c)]
     if missing:
         raise click.UsageError(
-            f"not installed: {', '.join(c.package or c.name for c in missing)}; "
+            f"not installed: {', '.join(_what(c) for c in missing)}; "
             f"{_install_hint(missing)} (or pick clients with --client)"
         )
     validator = schemas.validator(schemas.uri("report.json"))

@@ -266,6 +266,8 @@ def test_every_known_client_names_pages_and_harnesses_that_exist() -> None:
             assert client.spec.startswith(f"cmd:node {client.harness}/"), client.name
         if client.baseline:
             assert (ROOT / client.baseline).is_file(), client.name
+        if client.vendored:
+            assert (ROOT / client.vendored.source).is_file(), client.name
 
 
 def test_a_node_client_without_its_harness_installed_is_a_usage_error(tmp_path: Path) -> None:
@@ -277,4 +279,25 @@ def test_a_node_client_without_its_harness_installed_is_a_usage_error(tmp_path: 
     assert "not installed: @bitrix24/b24jssdk, @2bad/bitrix" in message
     assert "npm ci --prefix harnesses/node-b24jssdk" in message
     assert "npm ci --prefix harnesses/node-2bad-bitrix" in message
+    assert "pip install" not in message
+
+
+def test_a_vendored_client_reads_its_version_from_its_source() -> None:
+    crest = next(c for c in KNOWN_CLIENTS if c.vendored is not None)
+    assert crest.vendored is not None
+    assert crest.spec.startswith(f"cmd:{crest.vendored.program} harnesses/php-crest/")
+    assert crest.vendored.version(ROOT) == "1.36"
+
+
+def test_a_vendored_client_without_its_runtime_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crest = next(c for c in KNOWN_CLIENTS if c.vendored is not None)
+    shutil.copytree(ROOT / "harnesses" / "php-crest", tmp_path / "harnesses" / "php-crest")
+    monkeypatch.setattr("conformance.compliance.shutil.which", lambda program: None)
+    with pytest.raises(click.UsageError) as caught:
+        run_clients(tmp_path, [crest])
+    message = caught.value.message
+    assert "not installed: bitrix-tools/crest (needs php)" in message
+    assert "apt-get install php-cli php-curl" in message
     assert "pip install" not in message
