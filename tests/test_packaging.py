@@ -120,7 +120,9 @@ def test_sdist_carries_the_checkout(sdist: Path) -> None:
             if f not in names and not INSTALLED_DEPENDENCIES.search(f)
         ]
         assert missing == [], f"{sdist.name} lacks {missing}"
-    for single in ("pyproject.toml", "README.md", "CONTRACT.md", "conftest.py"):
+    shipped_as_is = ("pyproject.toml", "README.md", "CONTRACT.md", "conftest.py", ".ci/run")
+    the_action = ("action.yml", "action/conformance_action.py", ".github/workflows/compliance.yml")
+    for single in shipped_as_is + the_action:
         assert single in names
 
 
@@ -192,6 +194,12 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_from_an_empty_directory(
         f"b24-conformance run from the installed wheel exited {done.returncode}\n"
         f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     )
+
+
+def test_the_readme_installs_the_wheel_the_build_makes(wheel: Path, sdist: Path) -> None:
+    readme = _readme()
+    assert f"python -m pip install dist/{wheel.name} && b24-conformance run\n" in readme
+    assert f"dist/{sdist.name}" in readme
 
 
 def test_wheel_declares_console_script_and_pytest_plugin(wheel: Path) -> None:
