@@ -443,22 +443,35 @@ def test_the_readmes_workflow_snippets_are_valid_workflows(position: int) -> Non
     assert _problems(WORKFLOW_SCHEMA, _readme_workflows()[position]) == []
 
 
-def test_the_readmes_snippets_use_only_inputs_that_exist() -> None:
-    action_uses, matrix_uses = [], []
-    for workflow in _readme_workflows():
-        for job in workflow["jobs"].values():
-            if "b24-conformance/.github/workflows/compliance.yml@" in job.get("uses", ""):
-                matrix_uses.append(job["with"])
-            for step in job.get("steps", []):
-                if re.search(r"/b24-conformance@", step.get("uses", "")):
-                    action_uses.append(step.get("with", {}))
-    assert action_uses, "no step uses the Action"
-    assert matrix_uses, "no job calls the reusable workflow"
-    for given in action_uses:
-        assert set(given) <= _action_inputs(), set(given) - _action_inputs()
-    for given in matrix_uses:
-        assert set(given) <= _reusable_inputs(), set(given) - _reusable_inputs()
-        clients = json.loads(given["clients"])
+def _uses(node: Any) -> list[dict[str, Any]]:
+    """Every mapping with a `uses` key in a parsed snippet, however deep."""
+    if isinstance(node, list):
+        return [found for item in node for found in _uses(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node] if "uses" in node else []
+    return own + [found for value in node.values() for found in _uses(value)]
+
+
+DOCS_WITH_SNIPPETS = ["README.md", "docs/client-authors.md"]
+
+
+@pytest.mark.parametrize("doc", DOCS_WITH_SNIPPETS)
+def test_the_docs_snippets_use_only_inputs_that_exist(doc: str) -> None:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    snippets = [_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    calls = [call for snippet in snippets for call in _uses(snippet)]
+    action_calls = [c for c in calls if re.search(r"/b24-conformance@", c["uses"])]
+    matrix_calls = [c for c in calls if "/.github/workflows/compliance.yml@" in c["uses"]]
+    assert action_calls, f"no snippet in {doc} uses the Action"
+    assert matrix_calls, f"no snippet in {doc} calls the reusable workflow"
+    for call in action_calls:
+        given = set(call.get("with", {}))
+        assert given <= _action_inputs(), given - _action_inputs()
+    for call in matrix_calls:
+        given = set(call["with"])
+        assert given <= _reusable_inputs(), given - _reusable_inputs()
+        clients = json.loads(call["with"]["clients"])
         assert clients, "the matrix snippet lists no client"
         for entry in clients:
             assert set(entry) <= _matrix_keys(), set(entry) - _matrix_keys()
