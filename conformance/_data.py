@@ -1,8 +1,8 @@
 """The one module that opens the suite's data: schemas, cassettes and the case catalogue.
 
-Installed wheels carry ``schemas/`` and ``cassettes/`` inside the package
-(``conformance/_bundled``); a source checkout keeps them at the repository root.
-``B24_CONFORMANCE_DATA`` points at another directory holding both.
+Installed wheels carry ``schemas/``, ``cassettes/``, ``harnesses/`` and ``baselines/`` inside
+the package (``conformance/_bundled``); a source checkout keeps them at the repository root.
+``B24_CONFORMANCE_DATA`` points at another directory holding them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from conformance.errors import UsageError
 
 DATA_ENV_VAR = "B24_CONFORMANCE_DATA"
 
-DataKind = Literal["schemas", "cassettes"]
+DataKind = Literal["schemas", "cassettes", "harnesses", "baselines"]
 
 
 class DataFileError(UsageError):
@@ -44,7 +44,8 @@ def _candidates(kind: DataKind) -> list[Path]:
 
 
 def data_dir(kind: DataKind) -> Path:
-    """The directory holding the suite's ``schemas`` or ``cassettes``."""
+    """The directory holding the suite's ``schemas``, ``cassettes``, ``harnesses`` or
+    ``baselines`` (of the clients it has adapters for)."""
     candidates = _candidates(kind)
     for candidate in candidates:
         if candidate.is_dir():
@@ -68,6 +69,16 @@ def schemas_dir() -> Path:
 
 def cassettes_dir() -> Path:
     return data_dir("cassettes")
+
+
+def harnesses_dir() -> Path:
+    """The harnesses for clients in other languages (docs/harness-protocol.md)."""
+    return data_dir("harnesses")
+
+
+def baselines_dir() -> Path:
+    """The baselines of the clients the suite has adapters for (baselines/<client>.yaml)."""
+    return data_dir("baselines")
 
 
 def cases_dir() -> Path:

@@ -355,12 +355,14 @@ def _register_subcommands() -> None:
     from conformance.diff import diff_command
     from conformance.ledger import drift_command
     from conformance.live.command import record_command, sweep_command
+    from conformance.merge import merge_command
     from conformance.portal.command import portal_command
 
     main.add_command(portal_command, name="portal")
     main.add_command(record_command, name="record")
     main.add_command(sweep_command, name="sweep")
     main.add_command(compliance_command, name="compliance")
+    main.add_command(merge_command, name="merge")
     main.add_command(diff_command, name="diff")
     main.add_command(drift_command, name="drift")
 

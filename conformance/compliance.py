@@ -404,7 +404,7 @@ def compliance_command(
         chosen = [c for c in KNOWN_CLIENTS if not names or c.name in names]
         click.echo(f"running {', '.join(c.name for c in chosen)} (in parallel)")
         codes = run_clients(root, chosen, update_baselines=update_baselines)
-    files = publication(load_records(root), findings_pages(root))
+    files = publication(load_records(root), pages=findings_pages(root))
     write_publication(root, files)
     for path in files:
         click.echo(f"wrote {path}")

@@ -96,7 +96,7 @@ BAD = _record(
 
 
 def test_the_committed_publication_is_what_the_kept_records_generate() -> None:
-    files = publication(load_records(ROOT), findings_pages(ROOT))
+    files = publication(load_records(ROOT), pages=findings_pages(ROOT))
     assert {f"docs/{c.findings}" for c in KNOWN_CLIENTS if c.findings} <= set(files)
     for relative, text in files.items():
         committed = (ROOT / relative).read_text(encoding="utf-8")
