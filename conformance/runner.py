@@ -104,9 +104,10 @@ def pytest_args(
         "no:cacheprovider",
         "--no-header",
         "--show-capture=no",
-        # The CLI imported the package before pytest could mark it for assertion rewriting.
-        "-W",
-        "ignore::pytest.PytestAssertRewriteWarning",
+        # The suite's one test fails with pytest.fail, never a bare assert: rewriting asserts
+        # would only re-compile every module of each pytest11 plugin's distribution (the whole
+        # of hypothesis, this package) in every process, uncached where bytecode is not written.
+        "--assert=plain",
     ]
     if verbose >= 2:
         args += ["-v", "--tb=short", "-rN"]
