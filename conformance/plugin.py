@@ -20,6 +20,7 @@ from conformance.errors import EXIT_ADAPTER_BROKEN, EXIT_USAGE, AdapterBroken, U
 from conformance.reports import levels_line
 from conformance.results import CaseResult
 from conformance.runner import RunPlugin
+from conformance.schedule import spread
 from conformance.session import RunSession
 from conformance.terminal import Line
 from conformance.terminal import summary_lines as terminal_lines
@@ -137,6 +138,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     session = _session(metafunc.config)
     pairs = session.selected() if session is not None else []
+    workers = getattr(metafunc.config, "workerinput", {}).get("workercount", 1)
+    # Workers take the long items first; the report keeps the run's order (sort_results).
+    pairs = spread(pairs, workers)
     metafunc.parametrize("b24_item", pairs, ids=[f"{mode}-{item}" for item, mode in pairs])
 
 
