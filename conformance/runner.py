@@ -121,6 +121,10 @@ def pytest_args(
         # would only re-compile every module of each pytest11 plugin's distribution (the whole
         # of hypothesis, this package) in every process, uncached where bytecode is not written.
         "--assert=plain",
+        # Its end-of-run garbage collections (twice per process, over every object the run
+        # made) only turn a finalizer's exception into a pytest warning, which a run never shows.
+        "-p",
+        "no:unraisableexception",
     ]
     if verbose >= 2:
         args += ["-v", "--tb=short", "-rN"]
