@@ -16,7 +16,11 @@ from conformance.runner import (
 )
 from tests.fixtures.common import cli
 
-SELECTION = ["-k", "get. or list. or state. or transport.html", "--no-properties"]
+SELECTION = [
+    "-k",
+    "get. or list. or state. or transport.html or retry.query-limit-then",
+    "--no-properties",
+]
 
 
 def _outcomes(directory: Path) -> dict[tuple[str, str], tuple[str, tuple[str, ...]]]:
@@ -29,8 +33,9 @@ def _order(directory: Path) -> list[tuple[str, str]]:
     return [(c["id"], c["mode"]) for c in document["cases"]]
 
 
-def test_workers_give_the_same_outcomes_as_a_serial_run(tmp_path: Path) -> None:
-    for name, extra in (("serial", []), ("parallel", ["-n", "2"])):
+@pytest.mark.parametrize("workers", ["2", "5"])  # 5: more workers than cores, as waiting runs
+def test_workers_give_the_same_outcomes_as_a_serial_run(tmp_path: Path, workers: str) -> None:
+    for name, extra in (("serial", []), ("parallel", ["-n", workers])):
         args = [
             "run",
             "--client",
