@@ -31,7 +31,7 @@ _WAITED_ON = {"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT"}
 
 def _waits(case: Case) -> bool:
     return any(
-        isinstance(r.body, dict) and r.body.get("error") in _WAITED_ON
+        isinstance(r.body, dict) and str(r.body.get("error")) in _WAITED_ON
         for s in case.steps
         for r in s.responses
         if r.has_body

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import math
+import pickle
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Final, Literal
 
 from conformance import _data, schemas
@@ -37,7 +38,17 @@ class CaseFormatError(ValueError):
     """A case file breaks schemas/case.json or a rule the schema cannot state."""
 
 
-_MISSING: Final = object()
+class _Missing:
+    """No body (or result) given: one object, also after pickling (``catalogue_handoff``)."""
+
+    def __reduce__(self) -> str:
+        return "_MISSING"
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Final = _Missing()
 
 
 @dataclass(frozen=True)
@@ -394,9 +405,30 @@ def load_case_file(path: Any) -> list[Case]:
     return [_case(raw, path.name) for raw in document["cases"]]
 
 
-@cache
 def all_cases() -> tuple[Case, ...]:
     """Every case of the catalogue, in file order; ids are unique."""
+    if _CATALOGUE:
+        return _CATALOGUE[0]
+    _CATALOGUE.append(_read_catalogue())
+    return _CATALOGUE[0]
+
+
+#: The catalogue once read (or adopted): the only element, when there is one.
+_CATALOGUE: list[tuple[Case, ...]] = []
+
+
+def catalogue_handoff() -> str:
+    """The catalogue as read in this process, as text for ``adopt_catalogue`` in another
+    (a pytest-xdist worker): unpickling it costs a hundredth of reading and validating."""
+    return base64.b64encode(pickle.dumps(all_cases())).decode("ascii")
+
+
+def adopt_catalogue(handoff: str) -> None:
+    """Take the catalogue ``catalogue_handoff`` made in the controller of this run."""
+    _CATALOGUE[:] = [pickle.loads(base64.b64decode(handoff))]  # noqa: S301 - our own process
+
+
+def _read_catalogue() -> tuple[Case, ...]:
     cases: list[Case] = []
     for path in sorted(_data.cases_dir().glob("*.yaml")):
         cases.extend(load_case_file(path))

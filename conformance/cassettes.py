@@ -19,6 +19,7 @@ from conformance._cassette_file import CHECKSUM_KEY, interactions_digest
 from conformance._yaml import load_yaml
 from conformance.case import Case, all_cases
 from conformance.transports import (
+    IN_MEMORY,
     OFFLINE_HOST,
     SECRET_PLACEHOLDER,
     TOKEN_PLACEHOLDER,
@@ -59,6 +60,33 @@ def _reason(status: int) -> str:
 
 def cassette_text(case: Case) -> str:
     """The cassette of a case, exactly as the generator writes it."""
+    requests, responses, metadata = _cassette_parts(case)
+
+    def text() -> str:
+        return str(
+            serialize(
+                {"requests": requests, "responses": responses, "metadata": metadata},
+                yamlserializer,
+            )
+        )
+
+    # The digest is over the interactions as a reader parses them back, so a tampered
+    # interaction is refused before a replay run (conformance._cassette_file).
+    metadata[CHECKSUM_KEY] = interactions_digest(load_yaml(text())["interactions"])
+    return text()
+
+
+def memory_document(case: Case) -> Any:
+    """The cassette of a case as a document for ``memory_cassette``: what ``cassette_text``
+    writes, before YAML (a generated example lives for one replay; its text would only be
+    parsed back). It carries no digest: nothing reads it from a file."""
+    requests, responses, metadata = _cassette_parts(case)
+    return serialize(
+        {"requests": requests, "responses": responses, "metadata": metadata}, IN_MEMORY
+    )
+
+
+def _cassette_parts(case: Case) -> tuple[list[Request], list[dict[str, Any]], dict[str, Any]]:
     requests, responses = [], []
     for step in case.steps:
         for scripted in step.responses:
@@ -82,19 +110,7 @@ def cassette_text(case: Case) -> str:
             "generated_by": f"b24-conformance {__version__}: b24-conformance cassettes",
         },
     }
-
-    def text() -> str:
-        return str(
-            serialize(
-                {"requests": requests, "responses": responses, "metadata": metadata},
-                yamlserializer,
-            )
-        )
-
-    # The digest is over the interactions as a reader parses them back, so a tampered
-    # interaction is refused before a replay run (conformance._cassette_file).
-    metadata[CHECKSUM_KEY] = interactions_digest(load_yaml(text())["interactions"])
-    return text()
+    return requests, responses, metadata
 
 
 @dataclass(frozen=True)

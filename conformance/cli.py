@@ -247,8 +247,9 @@ def _render_violation(number: int, violation: Violation) -> list[str]:
     default=None,
     help=(
         "Worker processes (pytest-xdist, one portal each): N, 'auto' (one per core) or 0 for a "
-        "strictly serial run. Default: one per core (at most 4) for a run of 60 cases or more; "
-        "serial for a live run, a -k selection or a short run."
+        "strictly serial run. Default: two per core (at most 4; 8 for a portal-only run, which "
+        "mostly waits) for a run of 60 cases or more; serial for a live run, a -k selection "
+        "or a short run."
     ),
 )
 def run(

@@ -15,12 +15,15 @@ import pytest
 
 from conformance._network import network_guard
 from conformance.api import Redactor
+from conformance.case import adopt_catalogue, catalogue_handoff
 from conformance.config import RUN_OPTIONS, build_config
 from conformance.errors import EXIT_ADAPTER_BROKEN, EXIT_USAGE, AdapterBroken, UsageError
 from conformance.reports import levels_line
 from conformance.results import CaseResult
 from conformance.runner import RunPlugin
+from conformance.schedule import spread
 from conformance.session import RunSession
+from conformance.smoke import SmokeFindings
 from conformance.terminal import Line
 from conformance.terminal import summary_lines as terminal_lines
 
@@ -31,6 +34,9 @@ EXIT_KEY = pytest.StashKey[tuple[str, int]]()
 DOCUMENT_KEY = pytest.StashKey[dict[str, Any]]()
 #: The key of a run's option values in a pytest-xdist worker's ``workerinput``.
 WORKER_VALUES = "b24_values"
+#: ... of what the controller's smoke call found, and of the case catalogue it read.
+WORKER_SMOKE = "b24_smoke"
+WORKER_CASES = "b24_cases"
 PREFIX = "--b24-"
 #: pytest's own default of -r: what plain pytest shows when the user asked for nothing else.
 DEFAULT_REPORTCHARS = "fE"
@@ -70,6 +76,10 @@ def pytest_configure_node(node: Any) -> None:
     plugin = _run_plugin(node.config)
     if plugin is not None:
         node.workerinput[WORKER_VALUES] = dict(plugin.session.config.values)
+        # The controller smoke-tested the client and read the catalogue already: a worker
+        # takes both instead of doing them again.
+        node.workerinput[WORKER_SMOKE] = plugin.session.smoke_findings()
+        node.workerinput[WORKER_CASES] = catalogue_handoff()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -87,16 +97,30 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _new_session(config: pytest.Config) -> RunSession:
     """The session of a run that the CLI did not prepare: plain pytest, or an xdist worker."""
-    worker_values = getattr(config, "workerinput", {}).get(WORKER_VALUES)
+    workerinput = getattr(config, "workerinput", {})
+    worker_values = workerinput.get(WORKER_VALUES)
     if worker_values is not None:
         run_config = build_config(worker_values)
     else:
         run_config = build_config(_values(config), prefix=PREFIX)
+    if WORKER_CASES in workerinput:
+        adopt_catalogue(workerinput[WORKER_CASES])
+    smoked = workerinput.get(WORKER_SMOKE)
     session = RunSession(run_config)
     # Registered first: a live run interrupted while it prepares still cleans up.
     config.add_cleanup(session.close)
-    session.prepare()
+    session.prepare(None if smoked is None else _findings(smoked))
     return session
+
+
+def _findings(smoked: dict[str, Any]) -> SmokeFindings:
+    return SmokeFindings(
+        adapter_name=smoked["adapter_name"],
+        capabilities=frozenset(smoked["capabilities"]),
+        skipped_modes=dict(smoked["skipped_modes"]),
+        problem=smoked["problem"],
+        version=smoked["version"],
+    )
 
 
 def _session(config: pytest.Config) -> RunSession | None:
@@ -137,6 +161,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     session = _session(metafunc.config)
     pairs = session.selected() if session is not None else []
+    workers = getattr(metafunc.config, "workerinput", {}).get("workercount", 1)
+    # Workers take the long items first; the report keeps the run's order (sort_results).
+    pairs = spread(pairs, workers)
     metafunc.parametrize("b24_item", pairs, ids=[f"{mode}-{item}" for item, mode in pairs])
 
 

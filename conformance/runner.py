@@ -33,8 +33,15 @@ SUITE_DIR: Final = Path(__file__).parent / "suite"
 #: properties up: below it, starting the workers (each imports the suite and makes its own
 #: smoke call) costs more than overlapping the cases' waits saves.
 AUTO_MIN_ITEMS: Final = 60
-#: ... and over at most this many, one per core: more workers than cores only queue for CPU.
+#: Workers per core: one to keep the core busy, one more to run while another only waits
+#: (retry backoffs, stalled portals: a third of the default run's serial time is sleeping).
+AUTO_PROCESSES_PER_CORE: Final = 2
+#: ... and at most this many: past it, the workers' own start-up costs more CPU than it saves.
 AUTO_MAX_PROCESSES: Final = 4
+#: A run whose every mode is the fake portal spends its time on real sockets and the client's
+#: own sleeps (fast-bitrix24 against its baseline: 6 s of CPU in 114 s): one portal per worker,
+#: up to this many workers whatever the cores.
+AUTO_MAX_WAITING_PROCESSES: Final = 8
 
 
 def _cores() -> int:
@@ -51,19 +58,25 @@ def choose_processes(
     live: bool,
     keyword: str | None,
     cores: int | None = None,
+    waiting: bool = False,
 ) -> str | None:
     """The ``-n`` a run hands pytest-xdist; None for a strictly serial run.
 
     ``-n 0`` is serial, any other ``-n`` is kept as given. Without one, a run of at least
-    AUTO_MIN_ITEMS cases on a machine with more than one core uses one worker per core (at
-    most AUTO_MAX_PROCESSES); a live run, a ``-k`` selection and a short run stay serial.
+    AUTO_MIN_ITEMS cases on a machine with more than one core uses AUTO_PROCESSES_PER_CORE
+    workers per core (at most AUTO_MAX_PROCESSES; ``waiting``, a run that only talks to the
+    fake portal, at most AUTO_MAX_WAITING_PROCESSES); a live run, a ``-k`` selection and a
+    short run stay serial.
     """
     if requested is not None:
         return None if requested.strip() == "0" else requested
-    workers = min(_cores() if cores is None else cores, AUTO_MAX_PROCESSES)
-    if live or keyword or items < AUTO_MIN_ITEMS or workers < 2:
+    cores = _cores() if cores is None else cores
+    most = AUTO_MAX_WAITING_PROCESSES if waiting else AUTO_MAX_PROCESSES
+    if live or keyword or items < AUTO_MIN_ITEMS or cores < 2:
         return None
-    return str(workers)
+    if waiting:
+        return str(most)
+    return str(min(cores * AUTO_PROCESSES_PER_CORE, most))
 
 
 class RunPlugin:
@@ -104,9 +117,14 @@ def pytest_args(
         "no:cacheprovider",
         "--no-header",
         "--show-capture=no",
-        # The CLI imported the package before pytest could mark it for assertion rewriting.
-        "-W",
-        "ignore::pytest.PytestAssertRewriteWarning",
+        # The suite's one test fails with pytest.fail, never a bare assert: rewriting asserts
+        # would only re-compile every module of each pytest11 plugin's distribution (the whole
+        # of hypothesis, this package) in every process, uncached where bytecode is not written.
+        "--assert=plain",
+        # Its end-of-run garbage collections (twice per process, over every object the run
+        # made) only turn a finalizer's exception into a pytest warning, which a run never shows.
+        "-p",
+        "no:unraisableexception",
     ]
     if verbose >= 2:
         args += ["-v", "--tb=short", "-rN"]
@@ -154,7 +172,11 @@ def run_suite(
         if refused is not None:
             return refused
         processes = choose_processes(
-            processes, items=len(session.selected()), live=live, keyword=keyword
+            processes,
+            items=len(session.selected()),
+            live=live,
+            keyword=keyword,
+            waiting=set(config.modes) == {"portal"},
         )
         args = pytest_args(verbose=verbose, keyword=keyword, processes=processes)
         if verbose < 0:

@@ -47,7 +47,7 @@ from conformance.results import (
     fails_run,
     rerun_command,
 )
-from conformance.smoke import smoke, smoke_case
+from conformance.smoke import SmokeFindings, smoke, smoke_case
 from conformance.transports import Transport
 
 if TYPE_CHECKING:
@@ -82,8 +82,11 @@ class RunSession:
     #: why the smoke call found the adapter broken (exit 3), for the reports
     adapter_broken: str = ""
 
-    def prepare(self) -> None:
-        """Load the client and smoke-test it; raises UsageError or AdapterBroken."""
+    def prepare(self, smoked: SmokeFindings | None = None) -> None:
+        """Load the client and smoke-test it; raises UsageError or AdapterBroken.
+
+        ``smoked`` is what the run's smoke call found already (a pytest-xdist worker gets
+        the controller's): the client is loaded, not smoke-tested again."""
         from conformance.live.cases import live_case_ids
 
         known = {case.id for case in all_cases()} | set(PROPERTIES) | set(live_case_ids())
@@ -105,7 +108,7 @@ class RunSession:
         if self.config.validate_protocol:
             self.factory = harness.validating(self.factory)
         try:
-            self._smoke()
+            self._smoke(smoked)
         except AdapterBroken as exc:
             self.adapter_broken = str(exc)
             raise
@@ -159,10 +162,10 @@ class RunSession:
         if self.live is not None:
             self.live.close()
 
-    def _smoke(self) -> None:
+    def _smoke(self, found: SmokeFindings | None = None) -> None:
         """The smoke call (conformance.smoke); raises AdapterBroken (exit 3)."""
         assert self.factory is not None
-        found = smoke(
+        found = found or smoke(
             self.factory,
             self.config.modes,
             self._transport,
@@ -171,6 +174,16 @@ class RunSession:
         self.adapter_name, self.capabilities = found.adapter_name, found.capabilities
         self.client_version = found.version
         self.skipped_modes, self.smoke_problem = found.skipped_modes, found.problem
+
+    def smoke_findings(self) -> dict[str, Any]:
+        """What the smoke call found, as plain data for a pytest-xdist worker."""
+        return {
+            "adapter_name": self.adapter_name,
+            "capabilities": sorted(self.capabilities),
+            "skipped_modes": dict(self.skipped_modes),
+            "problem": self.smoke_problem,
+            "version": self.client_version,
+        }
 
     def smoke_lines(self) -> list[str]:
         """What the smoke call found: one line each."""

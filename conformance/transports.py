@@ -213,18 +213,38 @@ def cassette_path(case_id: str) -> Path:
     return _data.cassettes_dir() / f"{case_id}.yaml"
 
 
-#: Cassette texts (the file format) held in memory under names that start with MEMORY_PREFIX:
-#: generated exchanges (the property layer) replay through vcrpy like the catalogue's files.
+#: Cassettes held in memory under names that start with MEMORY_PREFIX: generated exchanges
+#: (the property layer) replay through vcrpy like the catalogue's files. Each is a cassette
+#: text (the file format) or the document vcrpy's serializer would have turned into that
+#: text (``IN_MEMORY``), which skips writing YAML only for vcrpy to parse it back.
 MEMORY_PREFIX: Final = "memory:"
-MEMORY_CASSETTES: dict[str, str] = {}
+MEMORY_CASSETTES: dict[str, Any] = {}
 _memory_names = itertools.count()
 
 
+class _InMemorySerializer:
+    """A vcrpy serializer whose "text" is the cassette document itself (copied on reading,
+    as parsing a text would make fresh objects): vcrpy's own serialize and deserialize run
+    around it, so the interactions a client replays are the ones a YAML text would give."""
+
+    @staticmethod
+    def serialize(cassette_dict: Any) -> Any:
+        return cassette_dict
+
+    @staticmethod
+    def deserialize(cassette_document: Any) -> Any:
+        return copy.deepcopy(cassette_document)
+
+
+IN_MEMORY: Final = _InMemorySerializer()
+
+
 @contextmanager
-def memory_cassette(text: str) -> Iterator[str]:
-    """Hold a cassette text in memory for the block; yields its name for ``ReplayTransport``."""
+def memory_cassette(cassette: Any) -> Iterator[str]:
+    """Hold a cassette (a text, or a document serialized with IN_MEMORY) in memory for the
+    block; yields its name for ``ReplayTransport``."""
     name = f"{MEMORY_PREFIX}{next(_memory_names)}"
-    MEMORY_CASSETTES[name] = text
+    MEMORY_CASSETTES[name] = cassette
     try:
         yield name
     finally:
@@ -243,7 +263,8 @@ class _StepPersister:
             # Never cached: a memory name lives for one generated exchange.
             if path not in MEMORY_CASSETTES:
                 raise CassetteNotFoundError()
-            loaded = deserialize(MEMORY_CASSETTES[path], serializer)
+            held = MEMORY_CASSETTES[path]
+            loaded = deserialize(held, serializer if isinstance(held, str) else IN_MEMORY)
             requests_, responses_ = loaded[0], loaded[1]
             metadata = loaded[2] if len(loaded) > 2 else {}
         else:

@@ -8,10 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from conformance.runner import AUTO_MAX_PROCESSES, AUTO_MIN_ITEMS, choose_processes
+from conformance.runner import (
+    AUTO_MAX_PROCESSES,
+    AUTO_MAX_WAITING_PROCESSES,
+    AUTO_MIN_ITEMS,
+    choose_processes,
+)
 from tests.fixtures.common import cli
 
-SELECTION = ["-k", "get. or list. or state. or transport.html", "--no-properties"]
+SELECTION = [
+    "-k",
+    "get. or list. or state. or transport.html or retry.query-limit-then",
+    "--no-properties",
+]
 
 
 def _outcomes(directory: Path) -> dict[tuple[str, str], tuple[str, tuple[str, ...]]]:
@@ -24,8 +33,9 @@ def _order(directory: Path) -> list[tuple[str, str]]:
     return [(c["id"], c["mode"]) for c in document["cases"]]
 
 
-def test_workers_give_the_same_outcomes_as_a_serial_run(tmp_path: Path) -> None:
-    for name, extra in (("serial", []), ("parallel", ["-n", "2"])):
+@pytest.mark.parametrize("workers", ["2", "5"])  # 5: more workers than cores, as waiting runs
+def test_workers_give_the_same_outcomes_as_a_serial_run(tmp_path: Path, workers: str) -> None:
+    for name, extra in (("serial", []), ("parallel", ["-n", workers])):
         args = [
             "run",
             "--client",
@@ -57,33 +67,39 @@ def test_a_live_run_refuses_workers() -> None:
     assert "a live run cannot be split" in result.stderr
 
 
-# (given -n, cases and properties selected, live, -k, cores) -> the -n handed to pytest-xdist
+# (given -n, cases and properties selected, live, -k, cores, portal only) -> the -n handed on
 # fmt: off
 CHOICES = [
-    (None, AUTO_MIN_ITEMS, False, None, 2, "2"),
-    (None, 400, False, None, 16, str(AUTO_MAX_PROCESSES)),
-    (None, AUTO_MIN_ITEMS - 1, False, None, 2, None),  # too short to pay for the workers
-    (None, 400, True, None, 2, None),  # live: one budget, one cleanup
-    (None, 400, False, "get.", 2, None),  # a -k selection is usually a handful of cases
-    (None, 400, False, None, 1, None),  # one core: nothing to overlap on
-    ("0", 400, False, None, 2, None),  # strictly serial, as asked
-    (" 0 ", 400, False, None, 2, None),
-    ("3", 5, False, "get.", 1, "3"),  # as asked
-    ("auto", 5, False, None, 1, "auto"),
+    (None, AUTO_MIN_ITEMS, False, None, 2, False, "4"),  # two per core: waits overlap work
+    (None, 400, False, None, 16, False, str(AUTO_MAX_PROCESSES)),
+    (None, 400, False, None, 2, True, str(AUTO_MAX_WAITING_PROCESSES)),  # sockets and sleeps
+    (None, AUTO_MIN_ITEMS - 1, False, None, 2, False, None),  # too short to pay for workers
+    (None, 400, True, None, 2, False, None),  # live: one budget, one cleanup
+    (None, 400, False, "get.", 2, False, None),  # a -k selection is usually a handful of cases
+    (None, 400, False, None, 1, False, None),  # one core: nothing to overlap on
+    ("0", 400, False, None, 2, True, None),  # strictly serial, as asked
+    (" 0 ", 400, False, None, 2, False, None),
+    ("3", 5, False, "get.", 1, False, "3"),  # as asked
+    ("auto", 5, False, None, 1, False, "auto"),
 ]
 # fmt: on
 
 
-@pytest.mark.parametrize(("given", "items", "live", "keyword", "cores", "expected"), CHOICES)
+@pytest.mark.parametrize(
+    ("given", "items", "live", "keyword", "cores", "waiting", "expected"), CHOICES
+)
 def test_a_run_picks_its_worker_processes(
     given: str | None,
     items: int,
     live: bool,
     keyword: str | None,
     cores: int,
+    waiting: bool,
     expected: str | None,
 ) -> None:
-    chosen = choose_processes(given, items=items, live=live, keyword=keyword, cores=cores)
+    chosen = choose_processes(
+        given, items=items, live=live, keyword=keyword, cores=cores, waiting=waiting
+    )
     assert chosen == expected, f"-n {given!r} over {items} items on {cores} cores"
 
 

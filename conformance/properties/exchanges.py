@@ -67,14 +67,14 @@ ExampleTransport = Callable[[Case], AbstractContextManager[Transport]]
 
 @contextmanager
 def _replay_example(case: Case) -> Iterator[Transport]:
-    from conformance.cassettes import cassette_text
+    from conformance.cassettes import memory_document
 
     # vcrpy swaps the secret placeholders for the run's values everywhere in a cassette, so a
     # generated body that spells one out cannot replay unchanged: replay cannot express it.
     answers = [php_json(r.body) if r.has_body else r.raw or "" for r in case.steps[0].responses]
     if any(p in answer for p in (SECRET_PLACEHOLDER, TOKEN_PLACEHOLDER) for answer in answers):
         reject()
-    with memory_cassette(cassette_text(case)) as name:
+    with memory_cassette(memory_document(case)) as name:
         yield ReplayTransport(cassette=name)
 
 

@@ -1,0 +1,1 @@
+"""Speed scripts (not tests): ``python -m benchmarks`` prints the suite's figures."""
