@@ -63,9 +63,13 @@ RUNS = {
         "a24wh",
         ("--mode", "portal"),
         "a24wh.yaml",
-        passing=("get.success", "list.success-with-total", "system.error-with-200"),
+        passing=(
+            "get.success",
+            "list.success-with-total",
+            "system.error-with-200",
+            "get.not-found",
+        ),
         defects={
-            "get.not-found": "actual:   '400'",
             "transport.not-an-envelope": "actual:   Success(result=null)",
             "retry.overload-limit-not-retried": "actual:   4 request(s)",
         },
