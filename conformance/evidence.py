@@ -27,6 +27,7 @@ _UNCOMPARED: Final = frozenset({"attempts"})
 #: how long a shown text may get
 SHOWN: Final = 160
 #: what differs between two runs of the same behaviour inside a text: times, ports, stamps
+_QUERY_VALUE: Final = re.compile(r"=[^&\s]*")
 _VOLATILE: Final = re.compile(r"\d+\.\d+|\d{4,}")
 
 
@@ -71,7 +72,10 @@ def observe(
 def _request_line(request: Any, portal: str, redact: Callable[[str], str]) -> str:
     parts = urlsplit(request.url)
     where = "" if parts.netloc == portal or not parts.netloc else "another address: "
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    # Query values a client makes up per request (request ids, SDK versions) vary between runs:
+    # the line keeps the parameter names only.
+    names = [pair.split("=", 1)[0] for pair in parts.query.split("&") if pair]
+    path = parts.path + (f"?{'&'.join(f'{name}=...' for name in names)}" if names else "")
     return redact(f"{request.method} {where}{path}")
 
 
@@ -118,8 +122,12 @@ def fingerprint(evidence: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _steady(entry: dict[str, Any]) -> dict[str, Any]:
-    # Numbers with a fraction and long ones (times, ports, Unix stamps) vary between runs.
-    return {k: _VOLATILE.sub("#", v) if isinstance(v, str) else v for k, v in entry.items()}
+    # Numbers with a fraction and long ones (times, ports, Unix stamps) vary between runs, and
+    # so do the values of query parameters a client makes up per request.
+    steady = {k: _VOLATILE.sub("#", v) if isinstance(v, str) else v for k, v in entry.items()}
+    if "sent" in steady:
+        steady["sent"] = [[_QUERY_VALUE.sub("=...", line), times] for line, times in steady["sent"]]
+    return steady
 
 
 def difference(recorded: Mapping[str, Any], observed: Mapping[str, Any]) -> str | None:
