@@ -125,8 +125,9 @@ def _steady(entry: dict[str, Any]) -> dict[str, Any]:
     # Numbers with a fraction and long ones (times, ports, Unix stamps) vary between runs, and
     # so do the values of query parameters a client makes up per request.
     steady = {k: _VOLATILE.sub("#", v) if isinstance(v, str) else v for k, v in entry.items()}
-    if "sent" in steady:
-        steady["sent"] = [[_QUERY_VALUE.sub("=...", line), times] for line, times in steady["sent"]]
+    sent = steady.get("sent")
+    if isinstance(sent, list):
+        steady["sent"] = [[_QUERY_VALUE.sub("=...", str(run[0])), run[1]] for run in sent]
     return steady
 
 
