@@ -291,6 +291,7 @@ def _call(adapter: Adapter, step: Step, deadline: float) -> StepRun:
         outcome=call.value,
         exception=call.exception,
         raised=call.raised,
+        error=call.error,
         hung=call.hung,
         seconds=call.seconds,
     )

@@ -211,6 +211,8 @@ class Call(Generic[T]):
     exception: str | None = None
     #: the type of what it raised (the smoke call tells a harness fault from a client crash)
     raised: type[BaseException] | None = None
+    #: the exception itself: the secret check reads its chain, args and notes
+    error: BaseException | None = None
     hung: bool = False
     seconds: float = 0.0
 
@@ -265,7 +267,7 @@ def call_with_deadline(function: Callable[[], T], deadline: float) -> Call[T]:
             call.value = function()
         except BaseException as exc:
             call.exception = traceback.format_exc()
-            call.raised = type(exc)
+            call.raised, call.error = type(exc), exc
         finally:
             finished.set()
 

@@ -69,6 +69,8 @@ TABLE = [
     Row("prints-url-to-stderr", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
     Row("warns-with-url", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
     Row("logs-base64-secret", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
+    Row("leaks-secret-in-cause", {"get.not-found": "behaviour.no-secret", "add.access-denied": "behaviour.no-secret"}),
+    Row("leaks-secret-in-error-args", {"get.not-found": "behaviour.no-secret", "add.access-denied": "behaviour.no-secret"}),
 ]
 # fmt: on
 

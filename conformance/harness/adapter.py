@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from conformance._capture import observe
+from conformance._exposed import message_texts
 from conformance.api import Outcome, Target
 from conformance.harness.errors import HarnessCrash, HarnessError, HarnessProtocolError
 from conformance.harness.messages import (
@@ -65,6 +67,13 @@ def _hold_to_schema(process: HarnessProcess, answer: Mapping[str, Any], text: st
         raise process.broke(f"the `{answer.get('type')}` message {problem}", text)
 
 
+def _expose(answer: Mapping[str, Any], answering: str) -> None:
+    """Every field of a harness's answer, raw, for the running case's secret check: fields the
+    suite ignores (an unknown one, a crash's traceback) leak as well as those it maps."""
+    for place, text in message_texts(dict(answer), f"`{answer.get('type')}` message answering {answering}"):
+        observe(place, text)
+
+
 def _send_checked(process: HarnessProcess, message: Mapping[str, Any], validate: bool) -> None:
     if validate and (problem := schema_mismatch(message)) is not None:
         redact = process.redactor()
@@ -80,6 +89,7 @@ def start_harness(
     process.current = None
     _send_checked(process, start_message(target), validate)
     answer, text = process.receive("`start`", timeout)
+    _expose(answer, "`start`")
     kind = answer.get("type")
     if kind not in ("started", "crash"):
         raise process.broke(
@@ -113,6 +123,7 @@ def call_harness(
     _send_checked(process, call_message(seq, method, params), validate)
     answering = f"`call` seq {seq}"
     answer, text = process.receive(answering, timeout)
+    _expose(answer, answering)
     kind = answer.get("type")
     if kind not in ("outcome", "crash"):
         raise process.broke(
