@@ -56,7 +56,9 @@ def message_texts(value: Any, where: str) -> Iterator[tuple[str, str]]:
     yield from _value_texts(value, where, 0, fields=True)
 
 
-def _value_texts(value: Any, place: str, depth: int, *, fields: bool = False) -> Iterator[tuple[str, str]]:
+def _value_texts(
+    value: Any, place: str, depth: int, *, fields: bool = False
+) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
         yield place, value
     elif isinstance(value, BaseException):
@@ -80,5 +82,5 @@ def _safe(render: Any, value: object) -> str:
     """``render(value)``; a client's __str__ or __repr__ that raises is not the suite's failure."""
     try:
         return str(render(value))
-    except Exception as exc:  # noqa: BLE001 - any client code may run here
+    except Exception as exc:  # any client code may run here
         return f"<{type(value).__name__}: {render.__name__} raised {type(exc).__name__}>"

@@ -70,7 +70,8 @@ def _hold_to_schema(process: HarnessProcess, answer: Mapping[str, Any], text: st
 def _expose(answer: Mapping[str, Any], answering: str) -> None:
     """Every field of a harness's answer, raw, for the running case's secret check: fields the
     suite ignores (an unknown one, a crash's traceback) leak as well as those it maps."""
-    for place, text in message_texts(dict(answer), f"`{answer.get('type')}` message answering {answering}"):
+    where = f"`{answer.get('type')}` message answering {answering}"
+    for place, text in message_texts(dict(answer), where):
         observe(place, text)
 
 
