@@ -104,6 +104,11 @@ class TransportFailure:
 Outcome = Success | ApiError | TransportFailure
 
 
+class ReturnedError(Exception):
+    """An error a client returned as a value (a dict, an error object) instead of raising it,
+    wrapped whole (``args[0]``) so an adapter can hand it on as an outcome's ``raised``."""
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """A client wrapped to report outcomes: adapters translate, never assert."""

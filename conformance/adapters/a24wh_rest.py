@@ -29,7 +29,9 @@ and that dict is all an application gets:
 
 Texts are the client's own (``error_message``, ``details``), handed on as they are: where the
 client puts the webhook URL, secret and all, into ``details`` (``str()`` of a ``requests``
-exception) or into its log, the suite's secret checks see it as an application would.
+exception) or into its log, the suite's secret checks see it as an application would; the whole
+returned dict goes with every error outcome (``raised=ReturnedError(dict)``), as a caller logging it
+would show every field.
 
 Capabilities: ``status`` (``status_code``), ``time`` and ``total`` (the success dict is the
 envelope), ``retry`` (request24 retries HTTP 429, 500, 502, 503 and 504 itself). Webhook only:
@@ -48,7 +50,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.adapters import missing_extra, trusting_ca_bundle
-from conformance.api import ApiError, Outcome, Success, Target, TransportFailure
+from conformance.api import ApiError, Outcome, ReturnedError, Success, Target, TransportFailure
 
 try:
     # a24wh ships no py.typed marker: everything it gives is Any to mypy.
@@ -94,15 +96,20 @@ class A24whAdapter:
         status = answer.get("status_code")
         status = status if isinstance(status, int) else None
         details = str(answer.get("details", ""))
+        # The dict request24 returned instead of raising: every field of it, for the secret check.
+        returned = ReturnedError(dict(answer))
         if kind in ("bitrix_error", "http_error"):
-            return ApiError(code, message, status)
+            return ApiError(code, message, status, raised=returned)
         if kind == "invalid_json":
-            return TransportFailure("non-json", f"{message} {details}".strip(), status)
+            text = f"{message} {details}".strip()
+            return TransportFailure("non-json", text, status, raised=returned)
         if kind == "timeout_error":
-            return TransportFailure("timeout", f"{message} {details}".strip(), status)
+            text = f"{message} {details}".strip()
+            return TransportFailure("timeout", text, status, raised=returned)
         if kind == "transport_error":
             failure = "redirect" if code == "TooManyRedirects" else "connection"
-            return TransportFailure(failure, f"{code}: {message} {details}".strip(), status)
+            text = f"{code}: {message} {details}".strip()
+            return TransportFailure(failure, text, status, raised=returned)
         raise A24whSwallowedError(f"request24 returned {kind} {code}: {message} {details}".strip())
 
 
