@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Final
 
-__all__ = ["MAX_ERRORS", "error_texts", "message_texts"]
+from pytest_socket import SocketBlockedError, SocketConnectBlockedError
+
+__all__ = ["MAX_ERRORS", "chained", "error_texts", "message_texts", "reached_for_the_network"]
 
 #: How many exceptions of one chain (causes, contexts, group members) are read: a chain that
 #: long is a loop the ids did not catch, or a client that chains every retry.
@@ -49,6 +51,28 @@ def error_texts(error: BaseException) -> Iterator[tuple[str, str, str]]:
         for index, member in enumerate(getattr(current, "exceptions", None) or ()):
             if isinstance(member, BaseException):
                 pending.append((member, f"{way}exceptions[{index}]"))
+
+
+def chained(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and every exception on its ``__cause__``/``__context__`` chain, once each."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending and len(seen) < MAX_ERRORS:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+
+
+def reached_for_the_network(error: BaseException) -> bool:
+    """Whether ``error`` came from an attempt to reach the network: an OSError on its chain
+    (a refused connection, a name that does not resolve, a timeout: requests', aiohttp's and
+    httpx's errors all carry or chain one) or the run's network guard refusing a socket. A
+    client that raises that sent its request by a way the mode does not intercept."""
+    refused = (OSError, SocketBlockedError, SocketConnectBlockedError)
+    return any(isinstance(one, refused) for one in chained(error))
 
 
 def message_texts(value: Any, where: str) -> Iterator[tuple[str, str]]:

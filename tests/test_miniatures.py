@@ -63,6 +63,7 @@ TABLE = [
     Row("follows-redirect-as-get", {"transport.redirect-302-webhook": "requests.params", "transport.redirect-302": "requests.params", "transport.redirect-301": "requests.params", "transport.redirect-302-query": "requests.params"}, passes=("get.success", "get.not-found")),
     Row("posts-to-xml", {"get.success": "requests.path", "auth.oauth-get-success": "requests.path"}, passes=()),
     Row("oauth-without-token", {"auth.oauth-get-success": "requests.auth"}),
+    Row("crashes-before-sending", {"get.success": None, "get.not-found": None, "auth.oauth-get-success": None}, passes=()),
     Row("leaks-secret-in-exception", {"get.not-found": "behaviour.no-secret", "transport.html-502": "behaviour.no-secret"}),
     Row("logs-secret", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
     Row("prints-url", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
