@@ -326,7 +326,8 @@ def test_a_client_that_raises_before_sending_fails_its_cases_with_exit_1(
         "the client crashed before sending its first request: AttributeError: 'NoneType' object "
         "has no attribute 'post', raised at "
     ), message
-    assert "conformance/testing.py:" in message and " in call: session.post(" in message
+    assert "conformance/testing.py:" in message
+    assert " in call: session.post(" in message
     assert "; the request never sent: POST https://" in message
     assert "/rest/1/***/crm.activity.badge.get.json" in message
     assert "requests.count" not in message  # it sent nothing because it crashed, not by choice
