@@ -81,6 +81,18 @@ class CapturedOutput:
     seen: list[Seen] = field(default_factory=list)
 
 
+#: The capture of the case running now (one at a time in a process: stdout, stderr and the
+#: log record factory are process-wide too), for what the suite itself hands it.
+_ACTIVE: list[CapturedOutput] = []
+
+
+def observe(channel: str, text: str) -> None:
+    """Hand the running case's secret check text a client sent by another way than a channel
+    captured here (a harness's messages); nothing when no case runs."""
+    if _ACTIVE:
+        _ACTIVE[-1].seen.append(Seen(channel, text))
+
+
 class _Tee(io.TextIOBase):
     """Stands in for sys.stdout or sys.stderr while a case runs: keeps every write raw for the
     secret check (from any thread, named), and passes it on, redacted line by line."""
@@ -175,6 +187,7 @@ def captured_output(redact: Callable[[str], str]) -> Iterator[CapturedOutput]:
     logging.setLogRecordFactory(make_record)
     for name, tee in tees.items():
         setattr(sys, name, tee)
+    _ACTIVE.append(output)
     try:
         with captured_logs() as records, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -188,6 +201,7 @@ def captured_output(redact: Callable[[str], str]) -> Iterator[CapturedOutput]:
                     )
                     output.seen.append(Seen(f"warning {warning.category.__name__}", text))
     finally:
+        _ACTIVE.remove(output)
         logging.setLogRecordFactory(previous_factory)
         for name, tee in tees.items():
             setattr(sys, name, tee._original)  # also when the client swapped the stream itself

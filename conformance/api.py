@@ -84,6 +84,10 @@ class ApiError:
     code: str | int | None
     description: str | None = None
     status: int | None = None
+    #: what the client raised (or returned as an error object) that the adapter caught to
+    #: report this outcome: the secret check reads it as the client's own caller would log it.
+    #: Never compared, never shown (see docs/adapters.md).
+    raised: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,9 +97,16 @@ class TransportFailure:
     kind: str
     detail: str = ""
     status: int | None = None
+    #: as ApiError.raised: the client's exception behind this failure, never compared or shown
+    raised: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 Outcome = Success | ApiError | TransportFailure
+
+
+class ReturnedError(Exception):
+    """An error a client returned as a value (a dict, an error object) instead of raising it,
+    wrapped whole (``args[0]``) so an adapter can hand it on as an outcome's ``raised``."""
 
 
 @runtime_checkable

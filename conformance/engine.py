@@ -13,12 +13,14 @@ import json
 import secrets
 import shlex
 import time
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from conformance import checks, evidence
 from conformance._capture import captured_output
+from conformance._exposed import reached_for_the_network
 from conformance.api import (
     CAPABILITIES,
     TRANSPORT_FAILURE_KINDS,
@@ -30,6 +32,7 @@ from conformance.api import (
 )
 from conformance.case import Alternative, Case, Step
 from conformance.checks import CheckContext, StepRun
+from conformance.harness.errors import HarnessError
 from conformance.results import (
     DEFAULT_DEADLINE,
     STALL_DEADLINE,
@@ -53,6 +56,7 @@ __all__ = [
     "Execution",
     "canary_secrets",
     "case_deadline",
+    "crashed_before_sending",
     "execute",
     "judge",
     "mode_reason",
@@ -124,6 +128,8 @@ class Execution:
     #: None when the case never reached the adapter's calls (skipped, factory or transport broke)
     context: CheckContext | None = None
     escaped: str | None = None
+    #: where the client crashed before its first request, and the request it never sent
+    unsent: str | None = None
     adapter: Any = field(default=None, repr=False)
 
 
@@ -180,7 +186,11 @@ def execute(
         list(script.served),
         seen=captured.seen,
     )
-    execution.escaped = next((run.exception for run in runs if run.exception), None)
+    crashed = next((run for run in runs if run.exception), None)
+    if crashed is not None:
+        execution.escaped = crashed.exception
+        if crashed_before_sending(crashed):
+            execution.unsent = _never_sent(crashed, case, target)
     result.requests = len(script.requests)
     return execution
 
@@ -194,6 +204,7 @@ def judge(execution: Execution) -> CaseResult:
             verdict_failures(context),
             execution.redact,
             escaped=execution.escaped,
+            unsent=execution.unsent,
             broken=_undocumented_kind(context),
         )
     return result
@@ -276,6 +287,33 @@ def _shortfall(
     )
 
 
+def crashed_before_sending(run: StepRun) -> bool:
+    """Whether the client raised inside itself before sending this step's first request. An
+    error from reaching for the network (a transport the mode does not intercept) is not such
+    a crash, nor one a harness reports: its requests go out from another process."""
+    error = run.error
+    return (
+        error is not None
+        and not run.requests
+        and not isinstance(error, HarnessError)
+        and not reached_for_the_network(error)
+    )
+
+
+def _never_sent(run: StepRun, case: Case, target: Target) -> str:
+    """Where the client raised (its last frame) and the request it never sent."""
+    assert run.error is not None  # crashed_before_sending said so
+    frames = traceback.extract_tb(run.error.__traceback__)
+    where = ""
+    if frames:
+        last = frames[-1]
+        code = f": {last.line.strip()}" if last.line else ""
+        where = f", raised at {last.filename}:{last.lineno} in {last.name}{code}"
+    base = target.oauth_url if case.auth == "oauth" else target.base_url
+    body = clip(json.dumps(dict(run.step.params), ensure_ascii=False), 200)
+    return f"{where}; the request never sent: POST {base}{run.step.method}.json {body}"
+
+
 def _undocumented_kind(context: CheckContext) -> str | None:
     """An adapter that reports a TransportFailure kind nobody documented is broken."""
     for run in context.runs:
@@ -342,6 +380,7 @@ def _call(adapter: Adapter, step: Step, deadline: float) -> StepRun:
         outcome=call.value,
         exception=call.exception,
         raised=call.raised,
+        error=call.error,
         hung=call.hung,
         seconds=call.seconds,
         ended=ended,

@@ -100,12 +100,14 @@ def conclude(
     redact: Callable[[str], str],
     *,
     escaped: str | None = None,
+    unsent: str | None = None,
     broken: str | None = None,
 ) -> None:
     """Set ``result``'s outcome and message from its failures and an escaped exception.
 
     An exception that escaped the adapter makes the case errored (a crash is not a verdict
-    on the answer, and always a must shortfall); ``broken`` names an adapter bug found
+    on the answer, and always a must shortfall; ``unsent`` says where a client that crashed
+    before its first request raised, and what it never sent); ``broken`` names an adapter bug found
     otherwise (an undocumented failure kind), also errored. Any failure makes a passed case
     failed, and is added to the message of one already failed or errored; otherwise the
     outcome stays as it was. A failed case's level becomes the strongest level among its
@@ -117,7 +119,12 @@ def conclude(
     if escaped is not None or broken is not None:
         if escaped is not None:
             last_line = escaped.strip().splitlines()[-1] if escaped.strip() else escaped
-            result.message = redact(f"an exception escaped the adapter: {last_line}")
+            if unsent is not None:
+                result.message = redact(
+                    f"the client crashed before sending its first request: {last_line}{unsent}"
+                )
+            else:
+                result.message = redact(f"an exception escaped the adapter: {last_line}")
         else:
             result.message = redact(f"the adapter is broken: {broken}")
         result.outcome = "errored"
@@ -213,6 +220,8 @@ class Call(Generic[T]):
     exception: str | None = None
     #: the type of what it raised (the smoke call tells a harness fault from a client crash)
     raised: type[BaseException] | None = None
+    #: the exception itself: the secret check reads its chain, args and notes
+    error: BaseException | None = None
     hung: bool = False
     seconds: float = 0.0
 
@@ -267,7 +276,7 @@ def call_with_deadline(function: Callable[[], T], deadline: float) -> Call[T]:
             call.value = function()
         except BaseException as exc:
             call.exception = traceback.format_exc()
-            call.raised = type(exc)
+            call.raised, call.error = type(exc), exc
         finally:
             finished.set()
 

@@ -185,6 +185,8 @@ def run_suite(
             code = int(pytest.main(args, plugins=[plugin]))
     finally:
         session.close()
+    for warning in session.harness_warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     if verbose < 0 and plugin.document is not None:
         print(one_line(plugin.document, config.report_dir).text)
     return _exit_code(code, session, plugin, keyword)

@@ -81,6 +81,8 @@ class RunSession:
     smoke_problem: str = ""
     #: why the smoke call found the adapter broken (exit 3), for the reports
     adapter_broken: str = ""
+    #: harness protocol warnings the pytest-xdist workers handed on
+    _absorbed_warnings: list[str] = field(default_factory=list)
 
     def prepare(self, smoked: SmokeFindings | None = None) -> None:
         """Load the client and smoke-test it; raises UsageError or AdapterBroken.
@@ -184,6 +186,13 @@ class RunSession:
             "problem": self.smoke_problem,
             "version": self.client_version,
         }
+
+    def harness_warnings(self) -> list[str]:
+        """The protocol warnings of the run's harnesses (conformance.harness.redaction), from
+        this process and the workers'."""
+        from conformance import harness
+
+        return list(dict.fromkeys([*self._absorbed_warnings, *harness.WARNINGS]))
 
     def smoke_lines(self) -> list[str]:
         """What the smoke call found: one line each."""
@@ -351,6 +360,7 @@ class RunSession:
             "capabilities": sorted(self.capabilities),
             "baseline_problems": list(self.baseline_problems),
             "baseline_notes": list(self.baseline_notes),
+            "harness_warnings": self.harness_warnings(),
             "client_version": self.client_version,
             "results": [dataclasses.asdict(result) for result in self.results],
         }
@@ -366,6 +376,9 @@ class RunSession:
         for note in exported.get("baseline_notes", ()):
             if note not in self.baseline_notes:
                 self.baseline_notes.append(note)
+        for warning in exported.get("harness_warnings", ()):
+            if warning not in self._absorbed_warnings:
+                self._absorbed_warnings.append(warning)
         for raw in exported["results"]:
             failures = [Failure(**failure) for failure in raw.pop("failures")]
             self.results.append(CaseResult(**raw, failures=failures))

@@ -1,5 +1,6 @@
 """The smoke call before a run: it tells a broken adapter (exit 3) from a client that crashes
-(the run goes on, its cases error) and from a mode that cannot see the client (skipped).
+(the run goes on, its cases error; a crash before the first request too) and from a mode that
+cannot see the client (skipped: it sent nothing and raised nothing of its own).
 
 Exit 3 only when the factory raises (SystemExit and any BaseException too), the object lacks
 ``name``, ``capabilities`` or ``call``, the capabilities are not a set of known strings, a
@@ -18,7 +19,7 @@ from conformance.api import CAPABILITIES, AdapterFactory
 from conformance.case import Case, Expectation, RequestCount, ScriptedResponse, Step, Timing
 from conformance.cassettes import cassette_text
 from conformance.checks import StepRun
-from conformance.engine import execute
+from conformance.engine import crashed_before_sending, execute
 from conformance.errors import AdapterBroken, UsageError
 from conformance.modes import MODE_NAMES
 from conformance.modes import mode as mode_entry
@@ -65,7 +66,9 @@ def smoke(
     judged = False
     for mode in sorted(served, key=lambda m: mode_entry(m).offline) or ["stub"]:
         runs = _smoke_in(factory, case, mode, transport, deadline, name)
-        if not any(run.requests for run in runs) and mode_entry(mode).offline and mode in served:
+        crashed = any(crashed_before_sending(run) for run in runs)
+        unseen = not crashed and not any(run.requests for run in runs)
+        if unseen and mode_entry(mode).offline and mode in served:
             found.skipped_modes[mode] = (
                 f"{mode} mode intercepts only {mode_entry(mode).intercepts}: this client made "
                 "no request it could see; use "

@@ -407,6 +407,18 @@ class OAuthWithoutToken(ReferenceClient):
         return url, headers
 
 
+@_miniature
+class CrashesBeforeSending(ReferenceClient):
+    """Raises AttributeError on the first line of every call, before sending anything."""
+
+    name = "crashes-before-sending"
+
+    def call(self, method: str, params: Mapping[str, Any]) -> Outcome:
+        session: Any = None  # a client whose set-up forgot its session
+        session.post(method, json=dict(params))
+        return super().call(method, params)
+
+
 # --- secrets: conformance.leaky, one channel each ------------------------------------------
 
 for _leaky in LEAKY:

@@ -319,6 +319,29 @@ def test_a_base64_secret_on_the_harness_stderr_or_in_its_crash_fails_and_is_reda
     assert encoded[8:24] not in result.message, result.message
 
 
+def test_a_secret_only_in_a_field_the_suite_ignores_fails_the_case(pool: HarnessPool) -> None:
+    result = _run("get.not-found", factory(pool, "call-leaks-in-an-extra-field"))
+    assert "behaviour.no-secret" in {f.check for f in result.failures}, result.message
+    assert "`outcome` message answering `call` seq 1, field debug" in result.message
+    assert SECRET not in result.message
+
+
+def test_a_harness_that_masks_the_secret_is_warned_once(pool: HarnessPool) -> None:
+    harness.WARNINGS.clear()
+    for _ in range(2):
+        result = _run("transport.html-502", factory(pool, "call-masks-the-secret"))
+        assert "behaviour.no-secret" not in {f.check for f in result.failures}
+    label = pool.processes()[0].label
+    assert len(harness.WARNINGS) == 1, harness.WARNINGS
+    warning = harness.WARNINGS[0]
+    assert warning.startswith(
+        f"harness {label} sent the client's text masked (`outcome` message answering `call` "
+        "seq 1, field detail: '... 502 for https://portal/rest/1/***/crm.activity.badge."
+    ), warning
+    assert warning.endswith(harness.adapter.MASKED_ADVICE)
+    harness.WARNINGS.clear()
+
+
 def test_a_hung_call_is_abandoned_and_the_next_case_gets_a_fresh_process(
     pool: HarnessPool,
 ) -> None:

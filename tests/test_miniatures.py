@@ -69,12 +69,15 @@ TABLE = [
     Row("loops-on-redirect-without-location", {"transport.redirect-without-location": "requests.count"}, passes=("get.success", "transport.redirect-302")),
     Row("posts-to-xml", {"get.success": "requests.path", "auth.oauth-get-success": "requests.path"}, passes=()),
     Row("oauth-without-token", {"auth.oauth-get-success": "requests.auth"}),
+    Row("crashes-before-sending", {"get.success": None, "get.not-found": None, "auth.oauth-get-success": None}, passes=()),
     Row("leaks-secret-in-exception", {"get.not-found": "behaviour.no-secret", "transport.html-502": "behaviour.no-secret"}),
     Row("logs-secret", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
     Row("prints-url", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
     Row("prints-url-to-stderr", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
     Row("warns-with-url", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
     Row("logs-base64-secret", {"get.success": "behaviour.no-secret"}, passes=("auth.oauth-get-success",)),
+    Row("leaks-secret-in-cause", {"get.not-found": "behaviour.no-secret", "add.access-denied": "behaviour.no-secret"}),
+    Row("leaks-secret-in-error-args", {"get.not-found": "behaviour.no-secret", "add.access-denied": "behaviour.no-secret"}),
 ]
 # fmt: on
 

@@ -300,3 +300,31 @@ def test_a_declared_retry_that_never_comes_is_a_must_failure(tmp_path: Path) -> 
     assert entry["level"] == "must"
     assert "declares capability 'retry'" in entry["message"]
     assert "a broken promise" in entry["message"]
+
+
+@pytest.mark.parametrize("modes", [("stub",), ("stub", "replay")], ids=["stub", "stub+replay"])
+def test_a_client_that_raises_before_sending_fails_its_cases_with_exit_1(
+    modes: tuple[str, ...], tmp_path: Path
+) -> None:
+    # It sent nothing, as a client on another HTTP stack would in stub mode; but it raised an
+    # exception of its own (no network error on the chain): a crash, exit 1, never exit 2.
+    selection = [word for mode in modes for word in ("--mode", mode)]
+    result = _run(
+        "--client", "miniature:crashes-before-sending", *selection, *ONE_CASE,
+        "--report", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "no mode of this run can see the client" not in result.stderr
+    assert "the client crashed on the smoke call" in result.stderr
+    cases = _report(tmp_path)["cases"]
+    assert {c["mode"]: c["outcome"] for c in cases} == dict.fromkeys(modes, "errored")  # type: ignore[union-attr]
+    message = cases[0]["message"]  # type: ignore[index]
+    assert message.startswith(
+        "the client crashed before sending its first request: AttributeError: 'NoneType' object "
+        "has no attribute 'post', raised at "
+    ), message
+    assert "conformance/testing.py:" in message
+    assert " in call: session.post(" in message
+    assert "; the request never sent: POST https://" in message
+    assert "/rest/1/***/crm.activity.badge.get.json" in message
+    assert "requests.count" not in message  # it sent nothing because it crashed, not by choice

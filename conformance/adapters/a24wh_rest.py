@@ -31,7 +31,9 @@ and that dict is all an application gets:
 
 Texts are the client's own (``error_message``, ``details``), handed on as they are: where the
 client puts the webhook URL, secret and all, into ``details`` (``str()`` of a ``requests``
-exception) or into its log, the suite's secret checks see it as an application would.
+exception) or into its log, the suite's secret checks see it as an application would; the whole
+returned dict goes with every error outcome (``raised=ReturnedError(dict)``), as a caller logging it
+would show every field.
 
 Capabilities: ``status`` (``status_code``), ``time`` and ``total`` (the success dict is the
 envelope), ``retry`` (request24 retries HTTP 429, 500, 502, 503 and 504 itself). Webhook only:
@@ -50,7 +52,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.adapters import missing_extra, trusting_ca_bundle
-from conformance.api import ApiError, Outcome, Success, Target, TransportFailure
+from conformance.api import ApiError, Outcome, ReturnedError, Success, Target, TransportFailure
 
 try:
     # a24wh ships no py.typed marker: everything it gives is Any to mypy.
@@ -97,31 +99,40 @@ class A24whAdapter:
         status = status if isinstance(status, int) else None
         kept = answer.get("details")
         details = str(kept if kept is not None else "")
+        # The dict request24 returned instead of raising: every field of it, for the secret check.
+        returned = ReturnedError(dict(answer))
         if kind == "bitrix_error":
-            return ApiError(code, message, status)
+            return ApiError(code, message, status, raised=returned)
         if kind == "http_error":
-            return _from_http_error(code, message, status, kept)
+            return _from_http_error(code, message, status, kept, returned)
         if kind == "invalid_json":
-            return TransportFailure("non-json", f"{message} {details}".strip(), status)
+            text = f"{message} {details}".strip()
+            return TransportFailure("non-json", text, status, raised=returned)
         if kind == "timeout_error":
-            return TransportFailure("timeout", f"{message} {details}".strip(), status)
+            text = f"{message} {details}".strip()
+            return TransportFailure("timeout", text, status, raised=returned)
         if kind == "transport_error":
             failure = "redirect" if code == "TooManyRedirects" else "connection"
-            return TransportFailure(failure, f"{code}: {message} {details}".strip(), status)
+            text = f"{code}: {message} {details}".strip()
+            return TransportFailure(failure, text, status, raised=returned)
         raise A24whSwallowedError(f"request24 returned {kind} {code}: {message} {details}".strip())
 
 
-def _from_http_error(code: Any, message: str, status: int | None, kept: Any) -> Outcome:
+def _from_http_error(
+    code: Any, message: str, status: int | None, kept: Any, returned: ReturnedError
+) -> Outcome:
     """An ``http_error``: request24 keeps the portal's body in ``details``, parsed when it
     was JSON. An application that reads it there finds the envelope, so the adapter does."""
     if isinstance(kept, dict) and "error" in kept:
         described = kept.get("error_description")
-        return ApiError(kept["error"], str(described) if described is not None else "", status)
+        text = str(described) if described is not None else ""
+        return ApiError(kept["error"], text, status, raised=returned)
     if isinstance(kept, str):
         kind = "empty-body" if not kept.strip() else "non-json"
-        return TransportFailure(kind, f"{code}: {message} {kept}".strip(), status)
+        text = f"{code}: {message} {kept}".strip()
+        return TransportFailure(kind, text, status, raised=returned)
     # JSON, but no envelope: an object without error, a list, a number, null.
-    return TransportFailure("bad-envelope", f"{code}: {message} {kept!r}", status)
+    return TransportFailure("bad-envelope", f"{code}: {message} {kept!r}", status, raised=returned)
 
 
 def factory(target: Target) -> A24whAdapter:

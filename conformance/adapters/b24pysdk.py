@@ -14,7 +14,9 @@ what an application reads:
 - ``BitrixResponseJSONDecodeError`` -> ``TransportFailure("non-json", ..., status_code)``
   (the SDK does not tell an empty body from any other undecodable one);
 - ``BitrixRequestTimeout`` -> ``TransportFailure("timeout")``; ``BitrixRequestError`` ->
-  ``TransportFailure("connection")``. Details are the SDK's own exception text.
+  ``TransportFailure("connection")``. Details are the SDK's own exception text, and every
+  outcome made from an SDK exception hands that exception on (``raised``), for the secret
+  check to read as an application's log would show it.
 
 Capabilities: ``status``, ``time``, ``total``, ``oauth`` (a ``BitrixToken`` bound to a
 placeholder ``BitrixApp``, without a refresh token, so the SDK never refreshes against an
@@ -93,15 +95,15 @@ class B24PySdkAdapter:
             try:
                 response = request.response
             except errors.BitrixRequestTimeout as error:
-                return TransportFailure("timeout", str(error))
+                return TransportFailure("timeout", str(error), raised=error)
             except errors.BitrixRequestError as error:
-                return TransportFailure("connection", str(error))
+                return TransportFailure("connection", str(error), raised=error)
             except errors.BitrixResponseJSONDecodeError as error:
-                return TransportFailure("non-json", str(error), _status(error))
+                return TransportFailure("non-json", str(error), _status(error), raised=error)
             except errors.BitrixAPIError as error:
-                return ApiError(error.error, error.error_description, _status(error))
+                return ApiError(error.error, error.error_description, _status(error), raised=error)
             except errors_v3.BitrixAPIError as error:
-                return ApiError(error.code, error.error.message, _status(error))
+                return ApiError(error.code, error.error.message, _status(error), raised=error)
         timing = response.time.to_dict() if response.time is not None else None
         total = response.total
         return Success(response.result, timing, total if isinstance(total, int) else None)

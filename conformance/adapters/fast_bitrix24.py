@@ -16,7 +16,8 @@ with neither ``time`` nor ``total``; an ``ErrorInServerResponseException`` carri
 command's ``{error, error_description}`` -> ``ApiError`` without a status. Capabilities:
 ``oauth``, ``retry``.
 
-Both paths, from fast-bitrix24's own exceptions (their text is passed on as it is):
+Both paths, from fast-bitrix24's own exceptions (their text is passed on as it is, and the
+exception itself as the outcome's ``raised``, for the secret check):
 
 - ``aiohttp.ClientResponseError`` (it opens its session with ``raise_for_status=True``, so a
   4xx body is never read) -> ``ApiError(None, text, status)``; ``ContentTypeError`` (a body
@@ -217,9 +218,10 @@ def _command_error(error: Any) -> Outcome:
     errors = error.args[0] if error.args else None
     first = next(iter(errors.values()), None) if isinstance(errors, dict) else None
     if not isinstance(first, dict):
-        return ApiError(None, str(error))
+        return ApiError(None, str(error), raised=error)
     description = first.get("error_description")
-    return ApiError(first.get("error"), description if isinstance(description, str) else None)
+    text = description if isinstance(description, str) else None
+    return ApiError(first.get("error"), text, raised=error)
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -245,14 +247,14 @@ def _failure(error: Exception) -> Outcome:
     elif isinstance(error, aiohttp.ClientResponseError | _NoRefresh) or isinstance(
         cause, fast_bitrix24.srh.ServerError
     ):
-        return ApiError(None, text, status)
+        return ApiError(None, text, status, raised=error)
     elif isinstance(error, TimeoutError) or isinstance(cause, TimeoutError):
         kind = "timeout"
     elif isinstance(cause, aiohttp.ClientPayloadError | aiohttp.ClientConnectionError):
         kind = "connection"
     else:
         raise error
-    return TransportFailure(kind, text, status)
+    return TransportFailure(kind, text, status, raised=error)
 
 
 def factory(target: Target) -> FastBitrix24Adapter:

@@ -32,6 +32,8 @@ class StepRun:
     outcome: Outcome | None = None
     exception: str | None = None
     raised: type[BaseException] | None = None
+    #: the escaped exception itself (its chain, args and notes), beside its traceback text
+    error: BaseException | None = None
     hung: bool = False
     seconds: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)

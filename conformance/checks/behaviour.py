@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from conformance._capture import HTTP_STACK_LOGGERS, TRANSPORT_LOGGERS
+from conformance._exposed import error_texts
 from conformance.api import Redactor
 from conformance.checks._registry import CheckContext, StepRun, check
 from conformance.results import Failure
@@ -142,14 +143,54 @@ def _stalls(run: StepRun) -> bool:
 @check("behaviour.no-secret")
 def check_no_secret(context: CheckContext) -> Iterator[Failure]:
     """The planted secret and token appear, in no form (raw, URL-encoded, base64, escaped, hex),
-    in any outcome, exception text, log record, stdout, stderr or warning."""
+    in any outcome, exception (its chain, args, repr and notes, raised or caught by the adapter),
+    harness message, log record, stdout, stderr or warning."""
     detector = Redactor([s for s in context.target.secrets if s])
     places: list[tuple[str, str]] = []
+    errors: list[tuple[str, BaseException]] = []
     for run in context.runs:
+        step = f"step {run.index + 1}"
         if run.outcome is not None:
-            places.append((f"outcome of step {run.index + 1}", repr(run.outcome)))
+            places.append((f"outcome of {step}", repr(run.outcome)))
+            caught = getattr(run.outcome, "raised", None)
+            if isinstance(caught, BaseException):
+                errors.append((f"error the adapter handed on with the outcome of {step}", caught))
+            result = getattr(run.outcome, "result", None)
+            if isinstance(result, BaseException):
+                errors.append((f"error object returned as the result of {step}", result))
         if run.exception:
-            places.append((f"exception text of step {run.index + 1}", run.exception))
+            places.append((f"exception text of {step}", run.exception))
+        if run.error is not None:
+            errors.append((f"exception that escaped in {step}", run.error))
+    places += _channel_texts(context)
+    found = [where for where, text in places if detector.finds(text)]
+    for label, error in errors:
+        # One failure per exception, naming every part of its chain that holds a secret.
+        parts: dict[str, list[str]] = {}
+        for which, part, text in error_texts(error):
+            if detector.finds(text):
+                parts.setdefault(which, []).append(part)
+        if parts:
+            shown = "; ".join(f"{which} ({', '.join(p)})" for which, p in parts.items())
+            found.append(f"{label}: {shown}")
+    for where in dict.fromkeys(found):
+        yield Failure(
+            "behaviour.no-secret",
+            "a secret leaked",
+            "no occurrence of the webhook secret or the access token, in any encoding",
+            f"found in the {where}",
+            f"case {context.case.id} ({context.mode})",
+            "redact secrets by value before they reach an exception, a log line, a print, "
+            "a warning or an outcome",
+            level="must",
+        )
+
+
+def _channel_texts(context: CheckContext) -> list[tuple[str, str]]:
+    """(channel, text) for what the client wrote: log records (the HTTP stacks' below WARNING
+    and the suite's transports' aside), stdout and stderr each read whole, warnings, and what
+    the suite handed the capture (a harness's message fields)."""
+    places: list[tuple[str, str]] = []
     streams: dict[str, list[str]] = {}
     for seen in context.seen:
         if seen.logger:
@@ -164,15 +205,4 @@ def check_no_secret(context: CheckContext) -> Iterator[Failure]:
             streams.setdefault(seen.channel, []).append(seen.text)
         else:
             places.append((seen.channel, seen.text))
-    places += [(channel, "".join(pieces)) for channel, pieces in streams.items()]
-    for where in dict.fromkeys(where for where, text in places if detector.finds(text)):
-        yield Failure(
-            "behaviour.no-secret",
-            "a secret leaked",
-            "no occurrence of the webhook secret or the access token, in any encoding",
-            f"found in the {where}",
-            f"case {context.case.id} ({context.mode})",
-            "redact secrets by value before they reach an exception, a log line, a print, "
-            "a warning or an outcome",
-            level="must",
-        )
+    return places + [(channel, "".join(pieces)) for channel, pieces in streams.items()]

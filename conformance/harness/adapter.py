@@ -6,12 +6,15 @@ from __future__ import annotations
 import atexit
 import contextlib
 import dataclasses
+import logging
 import os
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from conformance._capture import observe
+from conformance._exposed import message_texts
 from conformance.api import Outcome, Target
 from conformance.harness.errors import HarnessCrash, HarnessError, HarnessProtocolError
 from conformance.harness.messages import (
@@ -25,11 +28,13 @@ from conformance.harness.messages import (
     start_message,
 )
 from conformance.harness.process import HarnessPool, HarnessProcess
+from conformance.harness.redaction import masked_secret
 
 __all__ = [
     "DEFAULT_CALL_TIMEOUT",
     "DEFAULT_START_TIMEOUT",
     "POOL",
+    "WARNINGS",
     "HarnessAdapter",
     "HarnessFactory",
     "load_harness_factory",
@@ -43,6 +48,7 @@ DEFAULT_START_TIMEOUT: Final = 10.0
 DEFAULT_CALL_TIMEOUT: Final = 60.0
 
 _POSIX: Final = os.name == "posix"
+log = logging.getLogger("conformance.harness")
 
 
 def split_command(command: str) -> tuple[str, ...]:
@@ -65,6 +71,45 @@ def _hold_to_schema(process: HarnessProcess, answer: Mapping[str, Any], text: st
         raise process.broke(f"the `{answer.get('type')}` message {problem}", text)
 
 
+#: Protocol warnings of this process's harnesses, one line each (a pytest-xdist worker hands
+#: its own to the controller with its results).
+WARNINGS: list[str] = []
+
+
+def _expose(process: HarnessProcess, answer: Mapping[str, Any], answering: str) -> None:
+    """Every field of a harness's answer, raw, for the running case's secret check: fields the
+    suite ignores (an unknown one, a crash's traceback) leak as well as those it maps. A field
+    that holds the secret's place masked is said once (conformance.harness.redaction)."""
+    where = f"`{answer.get('type')}` message answering {answering}"
+    target = process.current
+    for place, text in message_texts(dict(answer), where):
+        observe(place, text)
+        masked = masked_secret(text, target) if target is not None else None
+        if masked is not None:
+            field = place.rsplit(", field ", 1)[-1]
+            line = f"harness {process.label} sent the client's text masked ({place}: {masked!r})"
+            _warn((process.label, field), process.redactor()(f"{line}: {MASKED_ADVICE}"))
+
+
+#: What a harness that masks is told (docs/harness-protocol.md, "Secrets and stderr").
+MASKED_ADVICE: Final = (
+    "a harness passes the client's text raw, and the suite redacts what it writes; masking "
+    "hides the leak behaviour.no-secret looks for (if the client masks its own text, ignore "
+    "this) [docs/harness-protocol.md#secrets-and-stderr]"
+)
+
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _warn(key: tuple[str, str], line: str) -> None:
+    # Once per harness and field: the same mask shows again on every case.
+    if key not in _WARNED:
+        _WARNED.add(key)
+        WARNINGS.append(line)
+        log.warning("%s", line)
+
+
 def _send_checked(process: HarnessProcess, message: Mapping[str, Any], validate: bool) -> None:
     if validate and (problem := schema_mismatch(message)) is not None:
         redact = process.redactor()
@@ -80,6 +125,7 @@ def start_harness(
     process.current = None
     _send_checked(process, start_message(target), validate)
     answer, text = process.receive("`start`", timeout)
+    _expose(process, answer, "`start`")
     kind = answer.get("type")
     if kind not in ("started", "crash"):
         raise process.broke(
@@ -113,6 +159,7 @@ def call_harness(
     _send_checked(process, call_message(seq, method, params), validate)
     answering = f"`call` seq {seq}"
     answer, text = process.receive(answering, timeout)
+    _expose(process, answer, answering)
     kind = answer.get("type")
     if kind not in ("outcome", "crash"):
         raise process.broke(
