@@ -7,7 +7,10 @@ compliance pages and per-client docs show, so no reason is written by hand; ``di
 tells whether a new run still shows the recorded evidence (DESIGN.md 6a).
 
 Everything but the attempt times is compared: the times are shown, as clocks and retry
-jitter make them differ from run to run.
+jitter make them differ from run to run. What timing decides is compared loosely: the numbers
+inside a failed check's text (requests so far, waits), and how often a request was repeated
+in a step that hung or timed out (how many attempts fit before the deadline depends on the
+machine's load); which requests were sent and what was reported are compared exactly.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ SHOWN: Final = 160
 #: what differs between two runs of the same behaviour inside a text: times, ports, stamps
 _QUERY_VALUE: Final = re.compile(r"=[^&\s]*")
 _VOLATILE: Final = re.compile(r"\d+\.\d+|\d{4,}")
+#: the random token of a run's badge codes (machine.py's run prefix, b24c-<8 hex>-)
+_RUN_TOKEN: Final = re.compile(r"(?<=-)[0-9a-f]{8}(?=-)")
+_NUMBER: Final = re.compile(r"\d+")
+#: what a step reports when the deadline decided how many attempts it made
+_TIMED: Final = ("nothing: the call hung", "TransportFailure(kind='timeout'")
 
 
 def observe(
@@ -113,18 +121,35 @@ def fingerprint(evidence: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "outcome": evidence.get("outcome"),
         "level": evidence.get("level"),
-        "failed": [_steady(dict(f)) for f in evidence.get("failed", [])],
-        "steps": [
-            _steady({k: v for k, v in step.items() if k not in _UNCOMPARED})
-            for step in evidence.get("steps", [])
-        ],
+        "failed": [_steady_failure(dict(f)) for f in evidence.get("failed", [])],
+        "steps": [_steady_step(step) for step in evidence.get("steps", [])],
     }
+
+
+def _steady_failure(entry: dict[str, Any]) -> dict[str, Any]:
+    steady = _steady(entry)
+    if isinstance(steady.get("actual"), str):
+        # Counts and waits in a check's text follow the clock (10 requests so far, or 9).
+        steady["actual"] = _NUMBER.sub("#", steady["actual"])
+    return steady
+
+
+def _steady_step(step: Mapping[str, Any]) -> dict[str, Any]:
+    steady = _steady({k: v for k, v in step.items() if k not in _UNCOMPARED})
+    reported = str(step.get("reported", ""))
+    if reported.startswith(_TIMED) and isinstance(steady.get("sent"), list):
+        # The deadline, not the client alone, decided how often it repeated each request.
+        steady["sent"] = [[line, "repeated" if times > 1 else 1] for line, times in steady["sent"]]
+    return steady
 
 
 def _steady(entry: dict[str, Any]) -> dict[str, Any]:
     # Numbers with a fraction and long ones (times, ports, Unix stamps) vary between runs, and
     # so do the values of query parameters a client makes up per request.
-    steady = {k: _VOLATILE.sub("#", v) if isinstance(v, str) else v for k, v in entry.items()}
+    steady = {
+        k: _VOLATILE.sub("#", _RUN_TOKEN.sub("<run>", v)) if isinstance(v, str) else v
+        for k, v in entry.items()
+    }
     sent = steady.get("sent")
     if isinstance(sent, list):
         steady["sent"] = [[_QUERY_VALUE.sub("=...", str(run[0])), run[1]] for run in sent]

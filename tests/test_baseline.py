@@ -280,3 +280,55 @@ def test_a_broken_update_target_is_a_usage_error_naming_the_option(tmp_path: Pat
     assert result.exit_code == 2
     assert "--baseline-update" in result.stderr
     assert "at least 5 characters" in result.stderr
+
+
+def _evidence(sent: int, reported: str, actual: str, check: str = "behaviour.deadline") -> dict:
+    return {
+        "outcome": "failed",
+        "level": "must",
+        "steps": [
+            {
+                "method": "crm.activity.badge.add",
+                "sent": [["POST /rest/1/***/crm.activity.badge.add.json", sent]],
+                "attempts": [0.5] * sent,
+                "reported": reported,
+            }
+        ],
+        "failed": [{"check": check, "level": "must", "title": "t", "actual": actual}],
+    }
+
+
+HUNG = "nothing: the call hung"
+TIMED_OUT = "TransportFailure(kind='timeout', status=None)"
+ANSWERED = "ApiError(code='QUERY_LIMIT_EXCEEDED', status=503)"
+
+
+@pytest.mark.parametrize(
+    ("recorded", "observed", "same"),
+    [
+        # How many attempts fit before the deadline follows the machine's load.
+        (
+            _evidence(9, HUNG, "9 request(s) so far"),
+            _evidence(10, HUNG, "10 request(s) so far"),
+            True,
+        ),
+        (_evidence(3, TIMED_OUT, "x"), _evidence(4, TIMED_OUT, "x"), True),
+        # ...but one request is not a retry storm, and an answered step's count is its own.
+        (_evidence(1, HUNG, "x"), _evidence(2, HUNG, "x"), False),
+        (_evidence(2, ANSWERED, "x"), _evidence(3, ANSWERED, "x"), False),
+        # A run's random badge-code token differs between runs; the code around it does not.
+        (
+            _evidence(1, ANSWERED, "code b24c-d246debf-1-missed"),
+            _evidence(1, ANSWERED, "code b24c-6e10a2d0-1-missed"),
+            True,
+        ),
+        (_evidence(1, ANSWERED, "x"), _evidence(1, HUNG, "x"), False),
+        (_evidence(1, ANSWERED, "x"), _evidence(1, ANSWERED, "x", check="requests.count"), False),
+    ],
+)
+def test_evidence_compares_what_the_clock_decides_loosely(
+    recorded: dict, observed: dict, same: bool
+) -> None:
+    from conformance.evidence import difference
+
+    assert (difference(recorded, observed) is None) is same, difference(recorded, observed)

@@ -22,11 +22,12 @@ Capabilities: ``status``, ``time``, ``total``, ``oauth`` (a ``BitrixToken`` boun
 placeholder ``BitrixApp``, without a refresh token, so the SDK never refreshes against an
 external host; no ``refresh``), ``retry`` (the SDK retries HTTP 503 itself).
 
-Knobs: ``initial_retry_delay`` and ``retry_delay_increment`` shrink from 1 s to 0.1 s, so a
-503 retry waits 0.1 s, then 0.2 s (same shape, a tenth of the time); ``max_retries`` keeps
-the SDK's default (3 attempts); ``timeout`` is ``Target.timeout``. They are passed per
-request, as ``Client(...)`` passes them, not through ``Config``, which is thread-local (the
-suite calls adapters from a worker thread).
+Knobs: ``initial_retry_delay`` and ``retry_delay_increment`` shrink from 1 s to 0.25 s, so a
+503 retry waits 0.25 s, then 0.5 s (same shape, a quarter of the time; at a tenth the 0.1 s
+growth drowned in a loaded machine's scheduling delay and the backoff check flapped);
+``max_retries`` keeps the SDK's default (3 attempts); ``timeout`` is ``Target.timeout``.
+They are passed per request, as ``Client(...)`` passes them, not through ``Config``, which is
+thread-local (the suite calls adapters from a worker thread).
 
 TLS: the SDK builds ``https://{domain}/rest/...`` itself, so portal mode needs ``--tls``; the
 portal's CA reaches ``requests`` through ``REQUESTS_CA_BUNDLE``, set around each call.
@@ -50,9 +51,9 @@ try:
 except ImportError as exc:
     raise missing_extra(__name__, "b24pysdk", "b24pysdk", exc) from None
 
-#: The SDK's retry waits (1 s, then +1 s per retry), shrunk tenfold; attempts stay at 3.
-INITIAL_RETRY_DELAY: Final = 0.1
-RETRY_DELAY_INCREMENT: Final = 0.1
+#: The SDK's retry waits (1 s, then +1 s per retry), shrunk fourfold; attempts stay at 3.
+INITIAL_RETRY_DELAY: Final = 0.25
+RETRY_DELAY_INCREMENT: Final = 0.25
 
 
 class B24PySdkAdapter:
