@@ -1,24 +1,27 @@
 """``b24-conformance compliance``: run the suite against every known client and publish it.
 
 This module is the running half. ``run_clients`` runs ``b24-conformance run`` once per client
-(subprocesses, in parallel, portal mode, each with its baseline) and keeps what each run wrote
-in ``docs/compliance/<client>/``: ``report.json`` (trimmed to what the publication reads) and
-``run.json`` (the command, the client's package version, the Python version, the exit code).
-``load_records`` reads them back with the baselines' reasons, and the pure
-``conformance.publication`` turns them into ``docs/compliance.md``, ``docs/compliance.json``
-and ``docs/badges/<client>.json``.
+(subprocesses, ``--jobs`` at a time, one per core by default, each with its baseline) and
+keeps what each run wrote in ``docs/compliance/<client>/``: ``report.json`` (trimmed to what
+the publication reads) and ``run.json`` (the command, the client's package version, the
+Python version, the exit code). ``load_records`` reads them back with the baselines' reasons,
+and the pure ``conformance.publication`` turns them into ``docs/compliance.md``,
+``docs/compliance.json`` and ``docs/badges/<client>.json``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -290,13 +293,25 @@ def _missing(root: Path, client: KnownClient) -> bool:
     return client.vendored is not None and shutil.which(client.vendored.program) is None
 
 
+#: how many client runs go at once by default: one per core. Each run has its pytest-xdist
+#: workers already; more runs than cores load the machine until timing verdicts (a backoff's
+#: 0.03 s growth, a deadline) follow the scheduler instead of the client.
+DEFAULT_JOBS: Final = os.cpu_count() or 2
+
+
 def run_clients(
-    root: Path, clients: Sequence[KnownClient], *, update_baselines: bool = False
+    root: Path,
+    clients: Sequence[KnownClient],
+    *,
+    update_baselines: bool = False,
+    jobs: int = DEFAULT_JOBS,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
-    """Run the suite against ``clients`` in parallel; keep each run's records; exit codes.
+    """Run the suite against ``clients``, ``jobs`` at a time; keep each run's records; exit codes.
 
     ``update_baselines``: each run also rewrites its baseline from what it observed
-    (``--baseline-update``), so entries carry the evidence of this very run.
+    (``--baseline-update``), so entries carry the evidence of this very run. ``progress``
+    hears a line as each run ends.
     """
     root = root.resolve()
     missing = [c for c in clients if _missing(root, c)]
@@ -306,7 +321,7 @@ def run_clients(
             f"{_install_hint(missing)} (or pick clients with --client)"
         )
     validator = schemas.validator(schemas.uri("report.json"))
-    started: list[tuple[KnownClient, Path, list[str], subprocess.Popen[bytes]]] = []
+    planned: list[tuple[KnownClient, Path, list[str], list[str]]] = []
     for client in clients:
         directory = root / RECORDS_DIR / client.name
         scratch = directory / "run"
@@ -325,13 +340,26 @@ def run_clients(
             "--report",
             str(scratch),
         ]
-        process = subprocess.Popen(
-            argv, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        started.append((client, directory, words, process))
+        planned.append((client, directory, words, argv))
+
+    def run_one(name: str, argv: list[str]) -> int:
+        began = time.monotonic()
+        code = subprocess.run(
+            argv, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        ).returncode
+        if progress is not None:
+            progress(f"{name}: exit {code} after {time.monotonic() - began:.0f} s")
+        return code
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(run_one, client.name, argv) for client, _, _, argv in planned]
+        exits = [future.result() for future in futures]
+    started = [
+        (client, directory, words, code)
+        for (client, directory, words, _), code in zip(planned, exits, strict=True)
+    ]
     codes = {}
-    for client, directory, words, process in started:
-        code = process.wait()
+    for client, directory, words, code in started:
         codes[client.name] = code
         report_path = directory / "run" / "report.json"
         if not report_path.exists():
@@ -386,8 +414,15 @@ def run_clients(
     help="Also rewrite each client's baseline from its run (--baseline-update): every entry "
     "then carries the evidence of the kept run; notes stay.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=DEFAULT_JOBS,
+    show_default="one per core",
+    help="How many client runs go at once (each has its own pytest-xdist workers).",
+)
 def compliance_command(
-    root: Path, names: tuple[str, ...], no_run: bool, update_baselines: bool
+    root: Path, names: tuple[str, ...], no_run: bool, update_baselines: bool, jobs: int
 ) -> None:
     """Run the suite against every known client and write docs/compliance.md, .json, .html
     (clients x checks) and badges.
@@ -402,8 +437,10 @@ def compliance_command(
     codes: dict[str, int] = {}
     if not no_run:
         chosen = [c for c in KNOWN_CLIENTS if not names or c.name in names]
-        click.echo(f"running {', '.join(c.name for c in chosen)} (in parallel)")
-        codes = run_clients(root, chosen, update_baselines=update_baselines)
+        click.echo(f"running {', '.join(c.name for c in chosen)} ({jobs} at a time)")
+        codes = run_clients(
+            root, chosen, update_baselines=update_baselines, jobs=jobs, progress=click.echo
+        )
     files = publication(load_records(root), pages=findings_pages(root))
     write_publication(root, files)
     for path in files:

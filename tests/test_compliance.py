@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -301,3 +302,36 @@ def test_a_vendored_client_without_its_runtime_is_a_usage_error(
     assert "not installed: bitrix-tools/crest (needs php)" in message
     assert "apt-get install php-cli php-curl" in message
     assert "pip install" not in message
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_client_runs_go_at_most_jobs_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    # Every run's subprocess is replaced by one that counts how many are going at once; none
+    # writes a report, so run_clients stops after all have ended, saying which had none.
+    import threading
+
+    going, most, lock = 0, 0, threading.Lock()
+    another_started = threading.Event()
+
+    def fake_run(argv: list[str], **_: Any) -> Any:
+        nonlocal going, most
+        with lock:
+            going += 1
+            most = max(most, going)
+            if going > 1:
+                another_started.set()
+        # Each run waits a little for another to start beside it: it may only if jobs allow.
+        another_started.wait(timeout=0.3)
+        with lock:
+            going -= 1
+        return subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.setattr("conformance.compliance.subprocess.run", fake_run)
+    python = [c for c in KNOWN_CLIENTS if c.harness is None and c.vendored is None][:2]
+    heard: list[str] = []
+    with pytest.raises(click.ClickException, match="without a report"):
+        run_clients(tmp_path, python, jobs=jobs, progress=heard.append)
+    assert most == jobs
+    assert sorted(line.split(":")[0] for line in heard) == sorted(c.name for c in python)
