@@ -36,7 +36,10 @@ _VOLATILE: Final = re.compile(r"\d+\.\d+|\d{4,}")
 _RUN_TOKEN: Final = re.compile(r"(?<=-)[0-9a-f]{8}(?=-)")
 _NUMBER: Final = re.compile(r"\d+")
 #: what a step reports when the deadline decided how many attempts it made
-_TIMED: Final = ("nothing: the call hung", "TransportFailure(kind='timeout'")
+_TIMED: Final = (
+    "nothing: the call had not returned by the deadline",
+    "TransportFailure(kind='timeout'",
+)
 
 
 def observe(
@@ -100,7 +103,7 @@ def _run_length(lines: list[str]) -> list[list[Any]]:
 
 def _reported(run: Any, redact: Callable[[str], str]) -> dict[str, Any]:
     if run.hung:
-        return {"reported": "nothing: the call hung"}
+        return {"reported": "nothing: the call had not returned by the deadline"}
     if run.exception is not None:
         lines = run.exception.strip().splitlines()
         last = lines[-1] if lines else "an exception"

@@ -142,7 +142,7 @@ class _RegistryMachine(RuleBasedStateMachine):
             raise Hung(
                 Failure(
                     "behaviour.deadline",
-                    "the client hung",
+                    "the call did not return within the deadline",
                     f"an outcome within {self.deadline:.1f}s",
                     f"no outcome of {method} after {self.deadline:.1f}s",
                     f"property {PROPERTY_ID}",

@@ -39,9 +39,12 @@ RUNS = {
         "b24pysdk",
         ("--mode", "portal", "--tls"),
         "b24pysdk.yaml",
-        passing=("get.success", "list.success-with-total", "get.not-found"),
+        passing=("get.success", "list.success-with-total"),
         defects={
             "add.missing-code-100": "ValueError: Cannot convert Bitrix24 value to text: 100",
+            # The code arrives; the webhook secret rides along in the URL of requests' HTTPError,
+            # which b24pysdk chains to every API error it raises.
+            "get.not-found": "__cause__ HTTPError",
             "retry.overload-limit-not-retried": "actual:   3 request(s)",
         },
     ),

@@ -298,7 +298,7 @@ def _evidence(sent: int, reported: str, actual: str, check: str = "behaviour.dea
     }
 
 
-HUNG = "nothing: the call hung"
+HUNG = "nothing: the call had not returned by the deadline"
 TIMED_OUT = "TransportFailure(kind='timeout', status=None)"
 ANSWERED = "ApiError(code='QUERY_LIMIT_EXCEEDED', status=503)"
 

@@ -100,7 +100,7 @@ def check_deadline(context: CheckContext) -> Iterator[Failure]:
         if run.hung:
             yield Failure(
                 "behaviour.deadline",
-                "the client hung",
+                "the call did not return within the case's deadline",
                 f"an outcome within {context.deadline:.1f}s",
                 f"no outcome after {run.seconds:.1f}s ({len(run.requests)} request(s) so far)",
                 context.where(run),
