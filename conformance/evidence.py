@@ -35,6 +35,8 @@ _VOLATILE: Final = re.compile(r"\d+\.\d+|\d{4,}")
 #: the random token of a run's badge codes (machine.py's run prefix, b24c-<8 hex>-)
 _RUN_TOKEN: Final = re.compile(r"(?<=-)[0-9a-f]{8}(?=-)")
 _NUMBER: Final = re.compile(r"\d+")
+#: the harness command inside a harness's crash text: a relative or an absolute path, by caller
+_HARNESS_COMMAND: Final = re.compile(r"harness \S.*? reports that ")
 #: what a step reports when the deadline decided how many attempts it made
 _TIMED: Final = (
     "nothing: the call had not returned by the deadline",
@@ -150,7 +152,9 @@ def _steady(entry: dict[str, Any]) -> dict[str, Any]:
     # Numbers with a fraction and long ones (times, ports, Unix stamps) vary between runs, and
     # so do the values of query parameters a client makes up per request.
     steady = {
-        k: _VOLATILE.sub("#", _RUN_TOKEN.sub("<run>", v)) if isinstance(v, str) else v
+        k: _VOLATILE.sub("#", _RUN_TOKEN.sub("<run>", _HARNESS_COMMAND.sub("harness ", v)))
+        if isinstance(v, str)
+        else v
         for k, v in entry.items()
     }
     sent = steady.get("sent")
