@@ -11,10 +11,8 @@ import copy
 import dataclasses
 import json
 import secrets
-import shlex
 import time
 import traceback
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -33,6 +31,7 @@ from conformance.api import (
 from conformance.case import Alternative, Case, Step
 from conformance.checks import CheckContext, StepRun
 from conformance.harness.errors import HarnessError
+from conformance.reproduce import reproduction
 from conformance.results import (
     DEFAULT_DEADLINE,
     STALL_DEADLINE,
@@ -45,11 +44,9 @@ from conformance.results import (
 from conformance.transports import (
     SECRET_PLACEHOLDER,
     TOKEN_PLACEHOLDER,
-    RecordedRequest,
     Script,
     Transport,
 )
-from conformance.wire import php_json
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -60,7 +57,6 @@ __all__ = [
     "execute",
     "judge",
     "mode_reason",
-    "reproduction",
     "run_case",
     "skip_reason",
     "verdict_failures",
@@ -408,69 +404,3 @@ def _drive(
             with contextlib.suppress(Exception):  # closing is best effort
                 closer()
     return runs
-
-
-#: Headers a reproduction leaves out: the transport's own, which curl sets itself.
-_CURL_SKIPS: Final = frozenset({"content-length", "host", "connection", "accept-encoding"})
-
-
-def reproduction(
-    case: Case,
-    target: Target,
-    rerun: str = "",
-    *,
-    sent: list[RecordedRequest | None] | None = None,
-) -> str:
-    """The calls of a case as curl commands against the portal, and the rerun command.
-
-    A step's first request as the client sent it (``sent``: method, URL, headers, body) where
-    there is one; else the case's canonical JSON POST. The caller redacts secrets by value.
-    """
-    lines = []
-    for number, step in enumerate(case.steps, 1):
-        request = sent[number - 1] if sent and number <= len(sent) else None
-        body = json.dumps(dict(step.params), ensure_ascii=False)
-        if case.auth == "oauth":
-            url = f"{target.oauth_url}{step.method}.json"
-            auth = f" -H 'Authorization: Bearer {target.auth_token}'"
-        else:
-            url, auth = f"{target.base_url}{step.method}.json", ""
-        if step.responses:
-            lines.append(
-                f"# step {number}: the portal answers "
-                + "; then ".join(_describe_answer(r.as_dict()) for r in step.responses)
-            )
-            lines.extend(
-                f"#   meanwhile {method} answers {_describe_answer(read.as_dict())}"
-                for method, read in step.reads.items()
-            )
-        else:
-            # A stateful step: the portal's store answers; the case says what must come out.
-            lines.append(f"# step {number}: expected {step.expect.describe()}")
-        if request is not None:
-            lines.append("# as the client sent it:")
-            lines.append(_curl(request))
-        else:
-            lines.append(
-                f"curl -X POST -H 'Content-Type: application/json'{auth} -d '{body}' '{url}'"
-            )
-    if rerun:
-        lines.append(f"# rerun just this case: {rerun}")
-    return "\n".join(lines)
-
-
-def _curl(request: RecordedRequest) -> str:
-    words = ["curl", "-X", request.method]
-    for name, value in request.headers.items():
-        if name.lower() not in _CURL_SKIPS:
-            words += ["-H", f"{name}: {value}"]
-    if request.body:
-        words += ["--data-binary", request.body.decode("utf-8", errors="replace")]
-    return shlex.join([*words, request.url])
-
-
-def _describe_answer(answer: Mapping[str, Any]) -> str:
-    if "fault" in answer:
-        return f"a {answer['fault']}"
-    shown = php_json(answer["body"]) if "body" in answer else repr(answer.get("raw", ""))
-    return f"HTTP {answer['status']} {clip(shown, 160)}"

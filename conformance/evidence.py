@@ -108,6 +108,9 @@ def _reported(run: Any, redact: Callable[[str], str]) -> dict[str, Any]:
     if run.exception is not None:
         lines = run.exception.strip().splitlines()
         last = lines[-1] if lines else "an exception"
+        # The harness command (a relative or an absolute path, by caller) goes before the clip,
+        # or the length of the checkout's path would decide where the client's own text ends.
+        last = _HARNESS_COMMAND.sub("harness ", last)
         return {"reported": redact(clip(f"raised {last}", SHOWN))}
     outcome = run.outcome
     if isinstance(outcome, Success):
@@ -149,11 +152,9 @@ def _steady_step(step: Mapping[str, Any]) -> dict[str, Any]:
 
 def _steady(entry: dict[str, Any]) -> dict[str, Any]:
     # Numbers with a fraction and long ones (times, ports, Unix stamps) vary between runs
-    # (query values are dropped when the request line is recorded).
+    # (query values and the harness command are dropped when the evidence is recorded).
     steady = {
-        k: _VOLATILE.sub("#", _RUN_TOKEN.sub("<run>", _HARNESS_COMMAND.sub("harness ", v)))
-        if isinstance(v, str)
-        else v
+        k: _VOLATILE.sub("#", _RUN_TOKEN.sub("<run>", v)) if isinstance(v, str) else v
         for k, v in entry.items()
     }
     return steady

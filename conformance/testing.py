@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 import requests
 
 from conformance.allowed import ALLOWED
-from conformance.api import AdapterFactory, ApiError, Outcome, Success, Target, TransportFailure
+from conformance.api import AdapterFactory, ApiError, Outcome, Success, TransportFailure
 from conformance.leaky import LEAKY
 from conformance.reference import ReferenceClient
+from conformance.retrying import RETRYING
 
 __all__ = ["MINIATURES", "miniature_doc"]
 
@@ -208,131 +209,8 @@ class DropsErrorDescription(ReferenceClient):
 
 # --- retries: how often and how soon the client asks again ----------------------------------
 
-
-@_miniature
-class ReAddsAfterDrop(ReferenceClient):
-    """Sends an add again at once when its connection drops, without checking what it did."""
-
-    name = "re-adds-after-drop"
-
-    def call(self, method: str, params: Mapping[str, Any]) -> Outcome:
-        outcome = super().call(method, params)
-        dropped = isinstance(outcome, TransportFailure) and outcome.kind == "connection"
-        return super().call(method, params) if dropped and method.endswith(".add") else outcome
-
-
-@_miniature
-class RefreshesWithoutBound(ReferenceClient):
-    """Refreshes the token and replays the call on every 401 expired_token, without bound."""
-
-    name = "refreshes-without-bound"
-
-    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
-        if isinstance(outcome, ApiError) and outcome.code == "expired_token":
-            return 0.0  # the "refresh" hands back a token at once; the replay follows
-        return super()._retry_delay(outcome, attempt)
-
-
-@_miniature
-class RetriesEveryError(ReferenceClient):
-    """Retries every API error twice, NOT_FOUND and ACCESS_DENIED included."""
-
-    name = "retries-every-error"
-
-    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
-        delay = super()._retry_delay(outcome, attempt)
-        if delay is None and isinstance(outcome, ApiError) and attempt < 2:
-            return self.backoff
-        return delay
-
-
-@_miniature
-class RetriesEvery503(ReferenceClient):
-    """Retries every 503 like b24pysdk, OVERLOAD_LIMIT (a manual block) included."""
-
-    name = "retries-every-503"
-
-    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
-        if isinstance(outcome, ApiError) and outcome.status == 503 and attempt < self.max_retries:
-            return float(self.backoff * 2**attempt)
-        return super()._retry_delay(outcome, attempt)
-
-
-@_miniature
-class Loops503Unbounded(ReferenceClient):
-    """Retries a 503 at once and without bound, until something other than a 503 comes."""
-
-    name = "loops-503-unbounded"
-
-    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
-        if isinstance(outcome, ApiError) and outcome.status == 503:
-            return 0.0
-        return super()._retry_delay(outcome, attempt)
-
-
-@_miniature
-class DeclaresRetryNeverRetries(ReferenceClient):
-    """Declares capability retry, then hands QUERY_LIMIT_EXCEEDED back at once: a broken promise."""
-
-    name = "declares-retry-never-retries"
-
-    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
-        if isinstance(outcome, ApiError) and outcome.code == "QUERY_LIMIT_EXCEEDED":
-            return None
-        return super()._retry_delay(outcome, attempt)
-
-
-@_miniature
-class RetriesWithoutBackoff(ReferenceClient):
-    """Retries QUERY_LIMIT_EXCEEDED immediately, with no backoff."""
-
-    name = "retries-without-backoff"
-
-    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
-        delay = super()._retry_delay(outcome, attempt)
-        if isinstance(outcome, ApiError) and outcome.code == "QUERY_LIMIT_EXCEEDED" and delay:
-            return 0.0
-        return delay
-
-
-@_miniature
-class IgnoresOperatingReset(ReferenceClient):
-    """Retries OPERATION_TIME_LIMIT at once, ignoring the announced ``operating_reset_at``."""
-
-    name = "ignores-operating-reset"
-
-    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
-        if isinstance(outcome, ApiError) and outcome.code == "OPERATION_TIME_LIMIT":
-            return 0.0 if attempt < self.max_retries else None
-        return super()._retry_delay(outcome, attempt)
-
-
-@_miniature
-class WaitsForResetOnError(ReferenceClient):
-    """Looks for ``operating_reset_at`` in the 429 itself, finds none, and sleeps a day."""
-
-    name = "waits-for-reset-on-error"
-
-    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
-        if isinstance(outcome, ApiError) and outcome.code == "OPERATION_TIME_LIMIT":
-            return 86_400.0 if attempt == 0 else None
-        return super()._retry_delay(outcome, attempt)
-
-
-class _NoTimeoutSession(requests.Session):
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs["timeout"] = None
-        return super().request(*args, **kwargs)
-
-
-@_miniature
-class NoTimeout(ReferenceClient):
-    """Sends without a timeout and hangs on a stall (only a portal that stalls can show it)."""
-
-    name = "no-timeout"
-
-    def __init__(self, target: Target, **options: Any) -> None:
-        super().__init__(target, session=_NoTimeoutSession(), **options)
+for _retrying in RETRYING:
+    _miniature(_retrying)
 
 
 # --- requests: what the client puts on the wire ---------------------------------------------

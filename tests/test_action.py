@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from action import conformance_action as action
-from conformance.compliance import KNOWN_CLIENTS
+from conformance.known_clients import KNOWN_CLIENTS
 from tests.fixtures.common import ROOT
 
 SCHEMAS = ROOT / "tests" / "data" / "schemastore"

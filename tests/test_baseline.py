@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from conformance.baseline import BaselineError, apply_baseline, load_baseline
 from conformance.baseline_update import Failing, updated_document, write_baseline
+from conformance.evidence import difference, observe
 from conformance.session import RunConfig, RunSession
 from tests.fixtures.common import cli
 
@@ -329,6 +331,40 @@ ANSWERED = "ApiError(code='QUERY_LIMIT_EXCEEDED', status=503)"
 def test_evidence_compares_what_the_clock_decides_loosely(
     recorded: dict, observed: dict, same: bool
 ) -> None:
-    from conformance.evidence import difference
-
     assert (difference(recorded, observed) is None) is same, difference(recorded, observed)
+
+
+def _crashed_step(command: str) -> SimpleNamespace:
+    crash = (
+        f"conformance.harness.HarnessCrash: harness {command} reports that client 'crest' "
+        "raised: TypeError: Illegal offset type in isset or empty, at crest.php line 190"
+    )
+    return SimpleNamespace(
+        step=SimpleNamespace(method="crm.activity.badge.get"),
+        requests=[],
+        attempts=lambda: [],
+        hung=False,
+        exception=f"Traceback (most recent call last):\n  ...\n{crash}\n",
+        outcome=None,
+    )
+
+
+def test_a_crash_records_the_clients_text_whatever_path_the_harness_ran_from() -> None:
+    # The same crash, run as CI runs it (an absolute path) and as compliance does (relative).
+    recorded = [
+        observe(
+            [_crashed_step(command)],
+            [],
+            portal_url="http://127.0.0.1:1/",
+            outcome="errored",
+            level="must",
+            redact=str,
+        )
+        for command in (
+            "php harnesses/php-crest/harness.php",
+            "php /a/much/longer/checkout/path/of/ci/harnesses/php-crest/harness.php",
+        )
+    ]
+    assert recorded[0] == recorded[1]
+    assert difference(recorded[0], recorded[1]) is None
+    assert "TypeError: Illegal offset type in isset" in recorded[0]["steps"][0]["reported"]

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 
 from conformance import schemas
 from conformance.compliance import (
-    KNOWN_CLIENTS,
     RECORDS_DIR,
     compliance_command,
     findings_pages,
@@ -22,6 +21,7 @@ from conformance.compliance import (
     run_clients,
     trim_report,
 )
+from conformance.known_clients import KNOWN_CLIENTS
 from conformance.publication import (
     BADGES_DIR,
     ClientRecord,

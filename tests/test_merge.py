@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from conformance.compliance import KNOWN_CLIENTS, RECORDS_DIR, load_records
+from conformance.compliance import RECORDS_DIR, load_records
+from conformance.known_clients import KNOWN_CLIENTS
 from conformance.publication import MERGED_BY, compliance_document
 from tests.fixtures.common import ROOT, cli
 

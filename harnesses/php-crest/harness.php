@@ -16,7 +16,9 @@
 //   curl.cainfo is the one place to trust the fake portal's CA, as a PHP deployment would;
 // - all_proxy = a dead port on loopback, no_proxy = loopback: a fence. CRest refreshes an
 //   expired token against the hard-coded https://oauth.bitrix.info/oauth/token/; the suite never
-//   lets a client reach anything but 127.0.0.1, so that request fails at once;
+//   lets a client reach anything but loopback, so that request fails at once. no_proxy lists
+//   127.0.0.2-9 too: the portal's moved address listens there (conformance/_network.py,
+//   MOVED_ADDRESSES), and a fence across it would make CRest's redirects fail on our proxy;
 // - PHP errors and warnings go to stderr (never into the protocol), error_reporting = E_ALL.
 //
 // stdout carries protocol messages only; stderr is the log, unredacted (the suite redacts).
@@ -31,7 +33,7 @@ const NAME = 'crest';
 const CAPABILITIES = ['time', 'total'];
 const JSON_OUT = JSON_PRESERVE_ZERO_FRACTION | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PARTIAL_OUTPUT_ON_ERROR;
 const FENCE_PROXY = 'http://127.0.0.1:9';
-const LOOPBACK = '127.0.0.1,localhost,::1';
+const LOOPBACK = '127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9,localhost,::1';
 const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY'];
 
 function send(array|object $message): void
