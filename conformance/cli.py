@@ -74,8 +74,10 @@ def _read_body(file: str) -> tuple[str, Any]:
     except ValueError as exc:
         raise UsageError(f"{label} is not JSON: {exc}") from None
     except RecursionError:
+        # Whether json's parser or body_problem refuses a deep body depends on how deep the
+        # caller's stack already is: both say the same.
         raise UsageError(
-            f"{label}: JSON nested too deep to check (the limit is {MAX_BODY_DEPTH} levels)"
+            f"{label}: cannot check this body: JSON nested deeper than {MAX_BODY_DEPTH} levels"
         ) from None
     if problem := body_problem(body):
         raise UsageError(f"{label}: cannot check this body: {printable(problem)}")
