@@ -107,6 +107,16 @@ def test_a_broken_adapter_exits_3(factory: str, message: str, tmp_path: Path) ->
     assert message in smoke["lines"][0]  # type: ignore[index]
 
 
+def test_an_adapter_returning_no_outcome_without_sending_is_broken_not_unseen(
+    tmp_path: Path,
+) -> None:
+    # Stub mode sees no request, but the call came back with a dict: not a client the mode
+    # cannot intercept (exit 2), an adapter that breaks its contract (exit 3).
+    result = _run("--client", "tests.fixtures.adapters:not_an_outcome", "--mode", "stub", *ONE_CASE)
+    assert result.exit_code == 3, result.output
+    assert "returned something that is not an Outcome (dict" in result.stderr
+
+
 def test_a_client_crashing_on_the_smoke_success_is_a_client_crash(tmp_path: Path) -> None:
     result = _run(
         "--client",
