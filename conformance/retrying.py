@@ -5,6 +5,7 @@ dropped add, or waiting on a silent portal without a timeout.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ __all__ = [
     "RetriesEvery503",
     "RetriesEveryError",
     "RetriesWithoutBackoff",
+    "SleepsNegativeWait",
     "WaitsForResetOnError",
 ]
 
@@ -129,6 +131,19 @@ class WaitsForResetOnError(ReferenceClient):
         return super()._retry_delay(outcome, attempt)
 
 
+class SleepsNegativeWait(ReferenceClient):
+    """Sleeps operating_reset_at minus now unclamped: a reset already passed raises ValueError."""
+
+    name = "sleeps-negative-wait"
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        reset_at = self._operating_reset_at
+        if isinstance(outcome, ApiError) and outcome.code == "OPERATION_TIME_LIMIT" and reset_at:
+            self._operating_reset_at = None
+            return min(reset_at - time.time(), self.max_wait) if attempt == 0 else None
+        return super()._retry_delay(outcome, attempt)
+
+
 class _NoTimeoutSession(requests.Session):
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["timeout"] = None
@@ -155,5 +170,6 @@ RETRYING: Final = (
     RetriesWithoutBackoff,
     IgnoresOperatingReset,
     WaitsForResetOnError,
+    SleepsNegativeWait,
     NoTimeout,
 )
