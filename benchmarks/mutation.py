@@ -8,14 +8,23 @@ copy, into a scratch directory of its own and run as a Python adapter:
 mutant is killed when that run exits 1 (a shortfall at level must) or 3 (the adapter is broken:
 the smoke call refused it); it survives when the run exits 0. The checkout is never mutated.
 
-Before the mutants, the unmutated copy must exit 0, or nothing the mutants do means anything.
-Mutants inside annotations are equivalent by construction (``from __future__ import
-annotations``: they are never evaluated) and are not run. The survivors judged equivalent, or
-waiting for a case being merged from another branch, are data in ``mutation-verdicts.yaml``
-beside this script, keyed by mutant id; docs/detection.md explains each of them.
+A mutant the stub run cannot judge, because it sent nothing stub mode sees (exit 2, "no mode of
+this run can see the client"), or that survives it and is not judged equivalent, is run again
+over the fake portal (``--mode portal --tls``), as the stub run's own message tells a user to:
+a mutant only a real socket or TLS shows (certificate checks, a loop that never sends) is
+killed there. The table says which run killed each mutant. A mutant that is not valid Python
+(cosmic-ray turns the ``*`` of a keyword-only marker into ``+``) is stillborn: listed, never
+run, not scored.
 
-The score: killed / (mutants - equivalent). The pending survivors count as not killed, and are
-reported apart so the score can be taken again once their cases are merged.
+Before the mutants, the unmutated copy must exit 0 in both runs, or nothing the mutants do
+means anything. Mutants inside annotations are equivalent by construction (``from __future__
+import annotations``: they are never evaluated) and are not run. The survivors judged
+equivalent, or waiting for a case being merged from another branch, are data in
+``mutation-verdicts.yaml`` beside this script, keyed by mutant id; docs/detection.md explains
+each of them.
+
+The score: killed / (mutants - equivalent - stillborn). The pending survivors count as not
+killed, and are reported apart so the score can be taken again once their cases are merged.
 """
 
 from __future__ import annotations
@@ -52,6 +61,10 @@ RUN_COMMAND = (
     "--client",
     f"{MUTANT_MODULE}:factory",
 )
+#: the second run, for what the stub run cannot see or let survive: real sockets, with TLS
+PORTAL_COMMAND = (*RUN_COMMAND[:2], "--mode", "portal", "--tls", *RUN_COMMAND[4:])
+#: what the stub run says of a client it cannot see (smoke.py): exit 2 with this text
+UNSEEN = "no mode of this run can see the client"
 #: One stub run takes 12-20 s, most of it the reference's own backoff sleeps; a mutant that
 #: hangs every call is cut by the suite's per-call deadline long before this.
 RUN_TIMEOUT = 600.0
@@ -65,6 +78,7 @@ TIMEOUT = "timeout"
 ERROR = "error"
 EQUIVALENT = "equivalent"
 PENDING = "pending"
+STILLBORN = "stillborn"
 
 
 @dataclass(frozen=True)
@@ -77,11 +91,15 @@ class Mutant:
     column: int
     before: str
     after: str
+    #: which of the operator's mutants at this place (NumberReplacer makes two: +1 and -1)
+    variant: int = 0
 
     @property
     def id(self) -> str:
-        """Stable while the target's text stays: ``reference.py:LINE:COL operator``."""
-        return f"{self.line}:{self.column} {self.operator.removeprefix('core/')}"
+        """Stable while the target's text stays: ``LINE:COL operator`` in reference.py, with
+        ``#N`` for the second and later mutant one operator makes at the same place."""
+        place = f"{self.line}:{self.column} {self.operator.removeprefix('core/')}"
+        return f"{place}#{self.variant}" if self.variant else place
 
 
 @dataclass(frozen=True)
@@ -92,6 +110,8 @@ class Result:
     seconds: float
     diff: str
     reason: str = ""
+    #: the run that decided the verdict: stub, or portal when the stub run could not
+    decided_by: str = "stub"
 
 
 def verdict_for_exit(exit_code: int | None) -> str:
@@ -143,9 +163,11 @@ def mutants_of(source: str) -> list[Mutant]:
                 continue
             mutated_lines = mutated.splitlines()
             after = mutated_lines[line - 1] if line <= len(mutated_lines) else ""
-            found.append(
-                Mutant(name, occurrence, line, column, lines[line - 1].strip(), after.strip())
+            variant = sum(
+                1 for m in found if (m.operator, m.line, m.column) == (name, line, column)
             )
+            before = lines[line - 1].strip()
+            found.append(Mutant(name, occurrence, line, column, before, after.strip(), variant))
     return found
 
 
@@ -159,15 +181,26 @@ def mutated_source(source: str, mutant: Mutant) -> str:
     return str(mutated)
 
 
-def run_client(code: str, scratch: Path) -> tuple[int | None, float, str]:
-    """Run the stub suite against ``code`` as a module in ``scratch``: exit code, seconds, tail."""
+def stillborn(code: str) -> bool:
+    """Whether the mutated source is not valid Python: nothing a suite could run."""
+    try:
+        compile(code, f"{MUTANT_MODULE}.py", "exec")
+    except SyntaxError:
+        return True
+    return False
+
+
+def run_client(
+    code: str, scratch: Path, command: tuple[str, ...] = RUN_COMMAND
+) -> tuple[int | None, float, str]:
+    """Run the suite against ``code`` as a module in ``scratch``: exit code, seconds, tail."""
     scratch.mkdir(parents=True, exist_ok=True)
     (scratch / f"{MUTANT_MODULE}.py").write_text(code, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.monotonic()
     try:
         done = subprocess.run(
-            RUN_COMMAND,
+            command,
             cwd=scratch,
             env=env,
             capture_output=True,
@@ -207,11 +240,12 @@ class Score:
     pending: int
     survived: int
     errors: int
+    stillborn: int = 0
 
     @property
     def scored(self) -> int:
-        """Mutants a suite could kill: all but the equivalent ones."""
-        return self.total - self.equivalent
+        """Mutants a suite could kill: all but the equivalent and the stillborn ones."""
+        return self.total - self.equivalent - self.stillborn
 
     @property
     def ratio(self) -> float:
@@ -232,10 +266,25 @@ def score(results: Iterable[Result]) -> Score:
         pending=counts[PENDING],
         survived=counts[SURVIVED],
         errors=counts[ERROR],
+        stillborn=counts[STILLBORN],
     )
 
 
-def run_all(mutants: list[Mutant], source: str, jobs: int, scratch: Path) -> list[Result]:
+def needs_portal(verdict: str, tail: str, judged_equivalent: bool) -> bool:
+    """Whether the stub run left the mutant to the portal run: it could not see the client,
+    or the mutant survived without a verdict that explains it."""
+    if verdict == ERROR:
+        return UNSEEN in tail
+    return verdict == SURVIVED and not judged_equivalent
+
+
+def run_all(
+    mutants: list[Mutant],
+    source: str,
+    jobs: int,
+    scratch: Path,
+    verdicts: Mapping[str, Mapping[str, str]],
+) -> list[Result]:
     annotated = annotation_spans(source)
 
     def one(index_mutant: tuple[int, Mutant]) -> Result:
@@ -245,23 +294,38 @@ def run_all(mutants: list[Mutant], source: str, jobs: int, scratch: Path) -> lis
             why = "inside an annotation, never evaluated (from __future__ import annotations)"
             return Result(mutant.id, EQUIVALENT, None, 0.0, diff, why)
         code = mutated_source(source, mutant)
-        exit_code, seconds, tail = run_client(code, scratch / f"m{index:03d}")
-        verdict = verdict_for_exit(exit_code)
-        print(f"[{index + 1}/{len(mutants)}] {verdict:8} {seconds:5.1f}s {mutant.id}", flush=True)
-        return Result(
-            mutant.id, verdict, exit_code, seconds, diff, tail if verdict == ERROR else ""
+        if stillborn(code):
+            return Result(mutant.id, STILLBORN, None, 0.0, diff, "not valid Python")
+        where = scratch / f"m{index:03d}"
+        exit_code, seconds, tail = run_client(code, where)
+        verdict, decided_by = verdict_for_exit(exit_code), "stub"
+        equivalent = "equivalent" in verdicts.get(mutant.id, {})
+        if needs_portal(verdict, tail, equivalent):
+            exit_code, more, tail = run_client(code, where, PORTAL_COMMAND)
+            seconds += more
+            verdict, decided_by = verdict_for_exit(exit_code), "portal"
+        print(
+            f"[{index + 1}/{len(mutants)}] {verdict:8} {seconds:5.1f}s {decided_by:6} {mutant.id}",
+            flush=True,
         )
+        reason = tail if verdict == ERROR else ""
+        return Result(mutant.id, verdict, exit_code, seconds, diff, reason, decided_by)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(one, enumerate(mutants)))
 
 
 def survivors_table(results: Iterable[Result]) -> str:
-    rows = ["| mutant | change | verdict | why |", "|---|---|---|---|"]
+    """Every mutant not killed, and every one only the portal run killed, with its change."""
+    rows = ["| mutant | change | verdict | run | why |", "|---|---|---|---|---|"]
     for result in results:
-        if result.verdict in {SURVIVED, EQUIVALENT, PENDING, ERROR}:
+        shown = result.verdict in {SURVIVED, EQUIVALENT, PENDING, ERROR, STILLBORN}
+        if shown or result.decided_by != "stub":
             change = result.diff.replace("\n", " / ").replace("|", "\\|")
-            rows.append(f"| `{result.mutant}` | `{change}` | {result.verdict} | {result.reason} |")
+            rows.append(
+                f"| `{result.mutant}` | `{change}` | {result.verdict} | {result.decided_by} "
+                f"| {result.reason} |"
+            )
     return "\n".join(rows)
 
 
@@ -279,22 +343,30 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="b24c-mutation-") as scratch_dir:
         scratch = Path(scratch_dir)
-        exit_code, seconds, tail = run_client(source, scratch / "unmutated")
-        if exit_code != 0:
-            print(f"the unmutated copy exits {exit_code}, not 0, in {seconds:.0f}s:\n{tail}")
-            return 2
-        print(f"unmutated copy: exit 0 in {seconds:.1f}s; {len(mutants)} mutants", flush=True)
+        for command in (RUN_COMMAND, PORTAL_COMMAND):
+            exit_code, seconds, tail = run_client(source, scratch / "unmutated", command)
+            if exit_code != 0:
+                print(
+                    f"the unmutated copy exits {exit_code}, not 0, in {seconds:.0f}s "
+                    f"({' '.join(command)}):\n{tail}"
+                )
+                return 2
+            print(f"unmutated copy: exit 0 in {seconds:.1f}s ({command[3]} mode)", flush=True)
+        print(f"{len(mutants)} mutants", flush=True)
         verdicts = load_verdicts()
-        results = [judged(r, verdicts) for r in run_all(mutants, source, args.jobs, scratch)]
+        ran = run_all(mutants, source, args.jobs, scratch, verdicts)
+        results = [judged(r, verdicts) for r in ran]
     wall = time.monotonic() - started
 
     figures = score(results)
+    by_portal = sum(1 for r in results if r.verdict == KILLED and r.decided_by == "portal")
     print(survivors_table(results))
     print(
         f"\nkilled {figures.killed} of {figures.scored} non-equivalent mutants "
         f"({figures.ratio:.1%}; target {TARGET_SCORE:.0%}); {figures.equivalent} equivalent, "
         f"{figures.pending} pending a merged case ({figures.ratio_after_pending:.1%} after), "
-        f"{figures.survived} unexplained survivors, {figures.errors} errors; "
+        f"{figures.survived} unexplained survivors, {figures.errors} errors, "
+        f"{figures.stillborn} stillborn; {by_portal} of the kills by the portal run; "
         f"{figures.total} mutants in {wall / 60:.1f} min with {args.jobs} jobs"
     )
     if args.json:

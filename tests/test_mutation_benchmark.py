@@ -69,3 +69,36 @@ def test_annotations_are_found(bench: ModuleType) -> None:
     assert bench.in_annotation(at(1, 13), spans)
     assert bench.in_annotation(at(1, 28), spans)
     assert not bench.in_annotation(at(2, 13), spans)
+
+
+def test_a_mutant_that_is_not_python_is_stillborn_and_not_scored(bench: ModuleType) -> None:
+    assert bench.stillborn("def f(self, +, a=1):\n    pass\n")
+    assert not bench.stillborn("def f(self, /, a=1):\n    pass\n")
+    figures = bench.score(
+        bench.Result(str(i), v, None, 0.0, "") for i, v in enumerate(["killed", "stillborn"])
+    )
+    assert (figures.total, figures.scored, figures.ratio) == (2, 1, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "tail", "equivalent", "again"),
+    [
+        ("error", "Error: no mode of this run can see the client: stub mode ...", False, True),
+        ("error", "Error: importing module 'b24c_mutant' raised NameError", False, False),
+        ("survived", "", False, True),
+        ("survived", "", True, False),
+        ("killed", "", False, False),
+    ],
+)
+def test_the_portal_run_takes_what_the_stub_run_cannot_see_or_let_survive(
+    bench: ModuleType, verdict: str, tail: str, equivalent: bool, again: bool
+) -> None:
+    assert bench.needs_portal(verdict, tail, equivalent) is again
+
+
+def test_two_mutants_at_one_place_get_ids_of_their_own(bench: ModuleType) -> None:
+    plus, minus = (
+        bench.Mutant("core/NumberReplacer", n, 1, 8, "LIMIT = 4", f"LIMIT = {4 + d}", n)
+        for n, d in enumerate((1, -1))
+    )
+    assert (plus.id, minus.id) == ("1:8 NumberReplacer", "1:8 NumberReplacer#1")
