@@ -188,6 +188,9 @@ class Timing:
     min_gap: float = 0.0
     growing_gaps: bool = False
     not_before_reset: bool = False
+    #: seconds a client may wait before it answers, on top of the case's deadline: a wait the
+    #: contract calls a choice though no answer announces it (engine.announced_wait)
+    may_wait: float = 0.0
 
 
 #: Transport failures of the "no envelope" family (CONTRACT.md 4.1): any of them is safe for a
@@ -350,6 +353,7 @@ def _timing(timing: Mapping[str, Any]) -> Timing:
         min_gap=float(timing.get("min_gap", 0.0)),
         growing_gaps=bool(timing.get("growing_gaps", False)),
         not_before_reset=bool(timing.get("not_before_reset", False)),
+        may_wait=float(timing.get("may_wait", 0.0)),
     )
 
 

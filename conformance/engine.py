@@ -87,9 +87,11 @@ def case_deadline(case: Case, given: float | None = None) -> float:
 
 def announced_wait(case: Case) -> float:
     """The longest wait any answer of ``case`` announces: an ``operating_reset_at`` set
-    relative to the moment it is served (``{$now: N}``), or a ``Retry-After`` in seconds."""
+    relative to the moment it is served (``{$now: N}``), or a ``Retry-After`` in seconds; or
+    the wait a step's ``timing.may_wait`` allows."""
     waits = [0.0]
     for step in case.steps:
+        waits.append(step.timing.may_wait)
         for answer in step.responses:
             timing = answer.body.get("time") if isinstance(answer.body, dict) else None
             reset = timing.get("operating_reset_at") if isinstance(timing, dict) else None

@@ -10,6 +10,8 @@ import yaml
 
 from conformance import _data, cassettes, error_catalogue
 from conformance.case import CaseFormatError, all_cases, load_case_file
+from conformance.engine import case_deadline
+from conformance.results import DEFAULT_DEADLINE
 from conformance.validation import classify_envelope, validate_response
 
 CASES = all_cases()
@@ -197,3 +199,20 @@ def test_replay_cases_cannot_use_the_clock(tmp_path: object) -> None:
     )
     with pytest.raises(CaseFormatError, match="list its modes without replay"):
         load_case_file(path)
+
+
+@pytest.mark.parametrize(
+    ("case_id", "allowance"),
+    [
+        # the reset stamp it serves has passed: a wait of up to a basket is the client's choice
+        ("retry.operating-limit-reset-passed", 60.0),
+        # operating_reset_at {$now: 2}: the announced wait
+        ("retry.operating-limit-waits-for-reset", 2.0),
+        ("get.success", 0.0),
+    ],
+)
+def test_a_case_deadline_allows_the_wait_the_contract_allows(
+    case_id: str, allowance: float
+) -> None:
+    case = next(case for case in all_cases() if case.id == case_id)
+    assert case_deadline(case) == DEFAULT_DEADLINE + allowance
