@@ -223,6 +223,10 @@ def verdict_failures(context: CheckContext) -> list[Failure]:
     shortfalls: list[Failure] = []
     promises: list[str] = []
     for position, run in enumerate(context.runs):
+        if run.hung or run.exception is not None:
+            # An alternative is a behaviour; a call that crashed or never returned took none,
+            # and its "because" would say what the client did not do.
+            continue
         for alternative in run.step.accept:
             trial = _taking(context, position, alternative)
             found = checks.run_checks("case", trial)

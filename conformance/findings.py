@@ -75,10 +75,11 @@ def describe_check(check: str) -> str:
 
 
 def _groups_of(entry: Entry) -> list[str]:
+    if entry["outcome"] == "errored":
+        # The crash is the must-level reason; the checks that failed beside it come after.
+        return [ERRORED, *entry["checks"]]
     if entry["checks"]:
         return list(entry["checks"])
-    if entry["outcome"] == "errored":
-        return [ERRORED]
     return [BASELINE] if "baseline" in entry["message"] else [ERRORED]
 
 

@@ -9,7 +9,9 @@ import pytest
 
 from conformance.case import case_by_id
 from conformance.checks.behaviour import backs_off
+from conformance.findings import ERRORED, findings
 from conformance.reference import ReferenceClient
+from conformance.testing import MINIATURES
 from tests.fixtures.common import run_in_mode
 
 
@@ -56,3 +58,18 @@ def test_a_parameter_under_the_wrong_name_is_not_tolerated(mode: str) -> None:
 )
 def test_growing_gaps_allow_a_cap_and_jitter(gaps: list[float], expected: bool) -> None:
     assert backs_off(gaps) is expected
+
+
+def test_a_call_that_crashed_takes_no_alternative_and_is_grouped_as_errored() -> None:
+    # The case accepts "handed the 429 to its caller" at should; a client that crashed on its
+    # wait handed nothing on, so no shortfall may say it did.
+    result = run_in_mode(
+        case_by_id("retry.operating-limit-reset-passed"), MINIATURES["sleeps-negative-wait"], "stub"
+    )
+    assert result.outcome == "errored", result.message
+    assert "ValueError" in result.message
+    taken = [f for f in result.failures if f.title.startswith("an acceptable alternative")]
+    assert taken == [], result.message
+    entry = {"outcome": "errored", "checks": sorted({f.check for f in result.failures})}
+    found = findings({"cases": [{**entry, "id": result.case_id, "mode": "stub", "message": ""}]})
+    assert found[0].check == ERRORED
