@@ -188,8 +188,7 @@ class Timing:
     min_gap: float = 0.0
     growing_gaps: bool = False
     not_before_reset: bool = False
-    #: seconds a client may wait before it answers, on top of the case's deadline: a wait the
-    #: contract calls a choice though no answer announces it (engine.announced_wait)
+    #: seconds of waiting the contract allows on top of the deadline (engine.announced_wait)
     may_wait: float = 0.0
 
 
