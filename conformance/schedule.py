@@ -79,26 +79,49 @@ def _share_sizes(count: int, workers: int) -> list[int]:
     return sizes
 
 
+def together(item: str, _mode: str = "") -> str | None:
+    """What ties an item to others that should run in the same worker: a property's modes
+    (the first mode's examples, where every one holds, are replayed in the next: they are
+    drawn once), None for a case."""
+    return None if item in _case_lengths() else item
+
+
 def spread(
     pairs: Sequence[tuple[str, str]],
     workers: int,
     length: Callable[[str, str], float] = item_length,
+    group: Callable[[str, str], str | None] = together,
 ) -> list[tuple[str, str]]:
     """``pairs`` as ``workers`` consecutive shares (as many items each as the scheduler deals
     out) of about equal length, each longest first.
 
-    Items go, longest first, to the share with the least length so far that has room; ties
-    keep the run's order, so every worker (each collects on its own) computes the same order.
+    Items go, longest first, to the share with the least length so far that has room; the
+    items of one group (``group``: a property's modes) go together while a share has room for
+    them all. Ties keep the run's order, so every worker (each collects on its own) computes
+    the same order.
     """
     if workers < 2:
         return list(pairs)
-    ranked = sorted(range(len(pairs)), key=lambda index: -length(*pairs[index]))
+    units: dict[object, list[tuple[str, str]]] = {}
+    for index, pair in enumerate(pairs):
+        units.setdefault(group(*pair) or index, []).append(pair)
+    ranked = sorted(units.values(), key=lambda unit: -sum(length(*pair) for pair in unit))
     sizes = _share_sizes(len(pairs), workers)
     shares: list[list[tuple[str, str]]] = [[] for _ in range(workers)]
     totals = [0.0] * workers
-    for index in ranked:
-        room = [share for share in range(workers) if len(shares[share]) < sizes[share]]
+
+    def place(unit: list[tuple[str, str]]) -> bool:
+        room = [share for share in range(workers) if len(shares[share]) + len(unit) <= sizes[share]]
+        if not room:
+            return False
         lightest = min(room, key=lambda share: totals[share])
-        shares[lightest].append(pairs[index])
-        totals[lightest] += length(*pairs[index])
-    return [pair for share in shares for pair in share]
+        shares[lightest] += unit
+        totals[lightest] += sum(length(*pair) for pair in unit)
+        return True
+
+    for unit in ranked:
+        if not place(unit):
+            for pair in unit:
+                place([pair])
+    # Longest first within each share (stable: a group stays in the run's order).
+    return [pair for share in shares for pair in sorted(share, key=lambda p: -length(*p))]

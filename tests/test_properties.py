@@ -31,6 +31,7 @@ from conformance.properties import (
     register_profiles,
     run_property,
 )
+from conformance.properties import runner as properties_runner
 from conformance.reference import ReferenceClient
 from conformance.testing import MINIATURES
 from conformance.transports import (
@@ -129,6 +130,59 @@ def test_the_same_seed_finds_the_same_minimal_example() -> None:
     assert first.outcome == second.outcome == "failed"
     assert _minimal_example(first.message) == _minimal_example(second.message)
     assert "--seed 7" in first.message
+
+
+@pytest.mark.parametrize(
+    "property_id", ["property.parse-round-trip", "property.garbage-resistance"]
+)
+def test_every_mode_draws_the_same_examples_while_every_one_holds(
+    property_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What replaying a property's examples in the run's next mode rests on: while every
+    example holds, the seed alone decides what hypothesis draws, whatever the transport."""
+    drawn = {}
+    for mode in OFFLINE_MODES:
+        monkeypatch.setattr(properties_runner, "_HELD", {})
+        result = run_property(property_id, reference.factory, mode, deadline=DEADLINE)
+        assert result.outcome == "passed", result.message
+        (drawn[mode],) = properties_runner._HELD.values()
+    stub = drawn["stub"]
+    assert len(stub) == HYPOTHESIS_PROFILES["ci"].max_examples
+    assert all(drawn[mode] == stub for mode in OFFLINE_MODES), {
+        mode: [e.describe() for e in examples][:3] for mode, examples in drawn.items()
+    }
+
+
+def test_a_later_mode_replays_the_examples_that_held_without_drawing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(properties_runner, "_HELD", {})
+    first = run_property("property.error-mapping", reference.factory, "stub", deadline=DEADLINE)
+    searches = []
+    search = properties_runner._search
+    monkeypatch.setattr(
+        properties_runner, "_search", lambda *args: searches.append(args) or search(*args)
+    )
+    again = run_property("property.error-mapping", reference.factory, "portal", deadline=DEADLINE)
+    assert searches == []
+    assert (again.outcome, again.message) == (first.outcome, first.message)
+    assert again.requests == first.requests
+
+
+@pytest.mark.parametrize("mode", ["stub", "replay"])
+def test_a_kept_example_that_fails_is_found_by_the_search_as_without_keeping(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory = MINIATURES["uppercases-error-code"]
+    monkeypatch.setattr(properties_runner, "_HELD", {})
+    fresh = run_property("property.error-mapping", factory, mode, deadline=DEADLINE)
+    run_property("property.error-mapping", reference.factory, "stub", deadline=DEADLINE)
+    assert len(properties_runner._HELD) == 1
+    after_replay = run_property("property.error-mapping", factory, mode, deadline=DEADLINE)
+    assert fresh.outcome == after_replay.outcome == "failed"
+    assert after_replay.message == fresh.message
+    assert after_replay.failures == fresh.failures
+    assert after_replay.requests == fresh.requests
 
 
 def test_the_dev_profile_draws_a_seed_and_shows_it() -> None:

@@ -14,6 +14,7 @@ from conformance.schedule import (
     case_length,
     item_length,
     spread,
+    together,
 )
 
 # case id -> its expected length class
@@ -69,3 +70,29 @@ def test_the_order_is_the_same_every_time_and_serial_runs_keep_theirs() -> None:
 def test_share_sizes_are_what_the_scheduler_deals_out() -> None:
     assert _share_sizes(10, 3) == [3, 3, 4]
     assert sum(_share_sizes(417, 4)) == 417
+
+
+def test_a_propertys_modes_share_a_worker_and_cases_do_not_group() -> None:
+    pairs = _pairs() + [("property.x", mode) for mode in ("stub", "replay", "portal")]
+
+    def group(item: str, _mode: str) -> str | None:
+        return item if item.startswith("property.") else None
+
+    def length(item: str, mode: str) -> float:
+        return 5.0 if item.startswith("property.") else _length(item, mode)
+
+    ordered = spread(pairs, 4, length, group)
+    assert sorted(ordered) == sorted(pairs), "an item was lost or doubled"
+    start, holding = 0, []
+    for size in _share_sizes(len(pairs), 4):
+        share = ordered[start : start + size]
+        start += size
+        lengths = [length(*pair) for pair in share]
+        assert lengths == sorted(lengths, reverse=True), f"share not longest first: {share}"
+        holding.append(sum(1 for item, _ in share if item == "property.x"))
+    assert sorted(holding) == [0, 0, 0, 3], holding
+
+
+def test_the_run_groups_only_properties() -> None:
+    assert together("property.request-fidelity", "stub") == "property.request-fidelity"
+    assert together("get.not-found", "stub") is None

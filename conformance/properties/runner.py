@@ -368,7 +368,7 @@ def _falsify(
         report_multiple_bugs=False,
         deadline=None,
     )
-    found = _search(prop, example, searching, seed_)
+    found = _first_failure(prop, example, searching, seed_, tally)
     found_after = tally.examples
     if found is None:
         return None, found_after, ""
@@ -382,6 +382,66 @@ def _falsify(
     if minimal is None:
         return found, found_after, "not shrunk: the failure did not happen again (flaky client?)"
     return minimal, found_after, f"shrunk with the same seed ({tally.examples} examples in all)"
+
+
+def _first_failure(
+    prop: ScriptedProperty,
+    example: Callable[[Exchange], None],
+    searching: settings,
+    seed_: int,
+    tally: _Tally,
+) -> _Falsified | None:
+    """The first falsifying example of a search without shrinking, or None; examples that
+    held for this seed and settings before are replayed instead of drawn (``_HELD``)."""
+    key = (prop.id, seed_, repr(searching))
+    if key in _HELD and _every_one_holds(_HELD[key], example):
+        return None
+    tally.examples = tally.requests = 0  # a replay that failed counts for nothing
+    drawn: list[tuple[Exchange, bool]] = []
+    found = _search(prop, _drawing(example, drawn), searching, seed_)
+    if found is None and all(held for _, held in drawn):  # none rejected (replay), none broke
+        _hold(key, tuple(exchange for exchange, _ in drawn))
+    return found
+
+
+#: The examples of searches in which every example held, by (property id, seed, settings),
+#: newest last. Whatever the client or the mode, hypothesis draws the same examples for the
+#: same seed and settings as long as every one holds, so a later run of the property (the
+#: run's next mode) replays them instead of drawing them again. Where one does not hold there,
+#: the search runs as it would have: it draws the same examples up to that one, then shrinks.
+_HELD: dict[tuple[str, int, str], tuple[Exchange, ...]] = {}
+_HELD_AT_MOST = 16
+
+
+def _hold(key: tuple[str, int, str], examples: tuple[Exchange, ...]) -> None:
+    _HELD.pop(key, None)
+    _HELD[key] = examples
+    while len(_HELD) > _HELD_AT_MOST:
+        del _HELD[next(iter(_HELD))]
+
+
+def _drawing(
+    example: Callable[[Exchange], None], drawn: list[tuple[Exchange, bool]]
+) -> Callable[[Exchange], None]:
+    """``example``, keeping every exchange hypothesis drew, in order, and whether it held."""
+
+    def run(exchange: Exchange) -> None:
+        drawn.append((exchange, False))
+        example(exchange)
+        drawn[-1] = (exchange, True)
+
+    return run
+
+
+def _every_one_holds(examples: tuple[Exchange, ...], example: Callable[[Exchange], None]) -> bool:
+    """Run the kept examples in order: whether every one held (any exception says not: the
+    search then finds it again, and reports it as a search would have)."""
+    try:
+        for exchange in examples:
+            example(exchange)
+    except Exception:
+        return False
+    return True
 
 
 def _as_shown(text: str) -> str:
