@@ -4,14 +4,17 @@ or vcrpy cassettes (replay), with every request the client makes recorded for th
 from __future__ import annotations
 
 import copy
+import importlib.util
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
@@ -295,6 +298,21 @@ def _same_api_method(recorded: Any, stored: Any) -> None:
         raise AssertionError(f"method {ours} is not {theirs}")
 
 
+#: The HTTP clients vcrpy imports each time it opens a cassette, to patch those installed.
+_VCR_PATCHES: Final = ("httplib2", "tornado", "httpx", "httpx_curl_cffi", "pyreqwest", "httpx2")
+
+
+@cache
+def _remember_absent_clients() -> None:
+    """Python does not remember a failed import: vcrpy's tries of the clients not installed
+    searched the whole import path again for every cassette, a quarter of a replayed case's
+    CPU. None in sys.modules is the import system's own "cannot be imported": the same
+    ModuleNotFoundError, at once."""
+    for name in _VCR_PATCHES:
+        if name not in sys.modules and importlib.util.find_spec(name) is None:
+            sys.modules[name] = None  # type: ignore[assignment]
+
+
 def replay_vcr() -> vcr.VCR:
     recorder = vcr.VCR(
         record_mode="none",
@@ -342,6 +360,7 @@ class ReplayTransport(_OfflineTargets):
     def step(self, script: Script, index: int) -> Iterator[None]:
         script.begin_step(index)
         path = f"{self._cassette_for(script)}::{index}"
+        _remember_absent_clients()
         with self._vcr.use_cassette(path, filter_sensitive_data=script.substitutions) as cassette:
             played = cassette.play_response
             can_play = cassette.can_play_response_for
