@@ -344,14 +344,17 @@ def run_case(
         return CaseResult(case.id, mode, "skipped", reason, level=case.level)
     started = time.monotonic()
     execution = execute(case, factory, mode, transport, deadline=deadline, canaries=canaries)
-    if execution.context is not None:
-        # Rendered for every case: a passing one can still fail later (a live case's portal
-        # checks, a baseline entry gone stale), and its report then shows the reproduction.
-        sent = [run.requests[0] if run.requests else None for run in execution.context.runs]
-        execution.result.reproduction = execution.redact(
-            reproduction(case, execution.context.target, rerun, sent=sent)
-        )
     result = judge(execution)
+    if execution.context is not None:
+        # A passing case can still fail later (a live case's portal checks, a baseline entry
+        # gone stale): its reproduction is made then, from what was sent now.
+        context, redact = execution.context, execution.redact
+        sent = [run.requests[0] if run.requests else None for run in context.runs]
+        result.pending_reproduction = lambda: redact(
+            reproduction(case, context.target, rerun, sent=sent)
+        )
+        if result.outcome != "passed":
+            result.render_reproduction()
     unobservable = getattr(transport, "unobservable", None)
     if result.outcome == "failed" and execution.context is not None and callable(unobservable):
         # The transport knows where it, not the client, decided the outcome (portal.transport).

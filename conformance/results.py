@@ -14,13 +14,15 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Final, Generic, Literal, TypeVar
 
 from conformance.api import ApiError, Outcome, Success, TransportFailure
 
 CaseOutcome = Literal["passed", "failed", "xfailed", "skipped", "errored"]
 OUTCOMES: Final[tuple[CaseOutcome, ...]] = ("passed", "failed", "xfailed", "skipped", "errored")
+#: the outcomes whose report entry shows the reproduction (conformance.reports)
+SHOWS_REPRODUCTION: Final[frozenset[CaseOutcome]] = frozenset({"failed", "xfailed", "errored"})
 
 Level = Literal["must", "should", "may"]
 #: RFC 2119 levels, strongest first: a must shortfall fails the run, the others only under
@@ -92,6 +94,23 @@ class CaseResult:
     rerun: str = ""
     #: what a failed or errored case observed (conformance.evidence); empty when it passed
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: makes ``reproduction`` when it is first asked for: run_case leaves a passed case's
+    #: unrendered (most are never shown), ``render_reproduction`` renders it
+    pending_reproduction: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+
+    def render_reproduction(self) -> str:
+        """The reproduction, rendered now if run_case left it for later."""
+        if self.pending_reproduction is not None:
+            render, self.pending_reproduction = self.pending_reproduction, None
+            self.reproduction = render()
+        return self.reproduction
+
+    def as_data(self) -> dict[str, Any]:
+        """The result as plain data (``CaseResult(**data)`` makes it again), reproduction
+        rendered if its outcome shows one."""
+        if self.outcome in SHOWS_REPRODUCTION:
+            self.render_reproduction()
+        return asdict(replace(self, pending_reproduction=None))
 
 
 def conclude(
@@ -295,6 +314,7 @@ __all__ = [
     "LEVELS",
     "OUTCOMES",
     "OUTCOME_TYPES",
+    "SHOWS_REPRODUCTION",
     "STALL_DEADLINE",
     "Call",
     "CaseOutcome",

@@ -5,7 +5,6 @@ The pytest plugin drives it case by case; it knows nothing of pytest itself.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from conformance.results import (
     DEFAULT_DEADLINE,
     LEVELS,
     OUTCOMES,
+    SHOWS_REPRODUCTION,
     CaseResult,
     Failure,
     fails_run,
@@ -282,6 +282,8 @@ class RunSession:
                 said=result.message.strip().splitlines()[0] if result.message.strip() else "",
             )
         result = self._apply_baseline(result)
+        if result.outcome in SHOWS_REPRODUCTION:
+            result.render_reproduction()
         self.results.append(result)
         return result
 
@@ -362,7 +364,7 @@ class RunSession:
             "baseline_notes": list(self.baseline_notes),
             "harness_warnings": self.harness_warnings(),
             "client_version": self.client_version,
-            "results": [dataclasses.asdict(result) for result in self.results],
+            "results": [result.as_data() for result in self.results],
         }
 
     def absorb(self, exported: dict[str, Any]) -> None:

@@ -73,3 +73,35 @@ def test_a_call_that_crashed_takes_no_alternative_and_is_grouped_as_errored() ->
     entry = {"outcome": "errored", "checks": sorted({f.check for f in result.failures})}
     found = findings({"cases": [{**entry, "id": result.case_id, "mode": "stub", "message": ""}]})
     assert found[0].check == ERRORED
+
+
+SECRET, TOKEN = "s3cr3t-canary-0123", "t0ken-canary-0123"
+
+
+@pytest.mark.parametrize("mode", ["stub", "replay"])
+def test_a_passed_case_makes_its_reproduction_when_asked_and_a_failed_one_at_once(
+    mode: str,
+) -> None:
+    case = case_by_id("get.not-found")
+    passed = run_in_mode(case, ReferenceClient, mode, canaries=(SECRET, TOKEN))
+    failed = run_in_mode(case, MINIATURES["loses-error-code"], mode, canaries=(SECRET, TOKEN))
+    assert (passed.outcome, failed.outcome) == ("passed", "failed")
+    assert passed.reproduction == ""
+    assert passed.pending_reproduction is not None
+    assert "curl -X POST" in failed.reproduction
+    assert failed.pending_reproduction is None
+    made = passed.render_reproduction()
+    # The same text the failed one shows: what was sent to the same case, redacted.
+    assert made == passed.reproduction == failed.reproduction
+    assert SECRET not in made
+    assert TOKEN not in made
+
+
+def test_plain_data_carries_the_reproduction_of_an_expected_failure_only() -> None:
+    case = case_by_id("get.not-found")
+    passed = run_in_mode(case, ReferenceClient, "stub", canaries=(SECRET, TOKEN))
+    assert passed.as_data()["reproduction"] == ""
+    passed.outcome = "xfailed"  # as a baseline entry makes of a failure it expects
+    data = passed.as_data()
+    assert "curl -X POST" in data["reproduction"]
+    assert data["pending_reproduction"] is None

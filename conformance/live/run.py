@@ -238,7 +238,7 @@ class LiveRun:
         self._judge_portal(result, case, ours)
         ours = [e for e in ours if not e.absorbed]
         result.reproduction = self.redact(
-            result.reproduction.replace(self.gateway.public_url, self.portal.portal_url)
+            result.render_reproduction().replace(self.gateway.public_url, self.portal.portal_url)
         )
         result.requests = len(ours)
         if self.recorder is not None:

@@ -154,7 +154,11 @@ def _run_example(
     if raised or failures:
         crash = result.message.splitlines()[0] if raised else ""
         raise _Falsified(
-            exchange, failures, crash=crash, hung=hung, reproduction=result.reproduction
+            exchange,
+            failures,
+            crash=crash,
+            hung=hung,
+            reproduction=result.render_reproduction(),
         )
 
 
