@@ -28,6 +28,7 @@ from conformance.properties import (
     PROPERTIES,
     client_spec,
     example_transport,
+    held,
     register_profiles,
     run_property,
 )
@@ -142,10 +143,10 @@ def test_every_mode_draws_the_same_examples_while_every_one_holds(
     example holds, the seed alone decides what hypothesis draws, whatever the transport."""
     drawn = {}
     for mode in OFFLINE_MODES:
-        monkeypatch.setattr(properties_runner, "_HELD", {})
+        monkeypatch.setattr(held, "HELD", {})
         result = run_property(property_id, reference.factory, mode, deadline=DEADLINE)
         assert result.outcome == "passed", result.message
-        (drawn[mode],) = properties_runner._HELD.values()
+        (drawn[mode],) = held.HELD.values()
     stub = drawn["stub"]
     assert len(stub) == HYPOTHESIS_PROFILES["ci"].max_examples
     assert all(drawn[mode] == stub for mode in OFFLINE_MODES), {
@@ -156,7 +157,7 @@ def test_every_mode_draws_the_same_examples_while_every_one_holds(
 def test_a_later_mode_replays_the_examples_that_held_without_drawing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(properties_runner, "_HELD", {})
+    monkeypatch.setattr(held, "HELD", {})
     first = run_property("property.error-mapping", reference.factory, "stub", deadline=DEADLINE)
     searches = []
     search = properties_runner._search
@@ -174,10 +175,10 @@ def test_a_kept_example_that_fails_is_found_by_the_search_as_without_keeping(
     mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     factory = MINIATURES["uppercases-error-code"]
-    monkeypatch.setattr(properties_runner, "_HELD", {})
+    monkeypatch.setattr(held, "HELD", {})
     fresh = run_property("property.error-mapping", factory, mode, deadline=DEADLINE)
     run_property("property.error-mapping", reference.factory, "stub", deadline=DEADLINE)
-    assert len(properties_runner._HELD) == 1
+    assert len(held.HELD) == 1
     after_replay = run_property("property.error-mapping", factory, mode, deadline=DEADLINE)
     assert fresh.outcome == after_replay.outcome == "failed"
     assert after_replay.message == fresh.message

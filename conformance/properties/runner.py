@@ -21,6 +21,7 @@ from hypothesis.errors import HypothesisException
 from conformance.api import Adapter, AdapterFactory, Outcome, Target
 from conformance.case import MODES, Case, RequestCount, Step, Timing, expectation_from
 from conformance.engine import mode_reason, run_case
+from conformance.properties import held
 from conformance.properties.definitions import MachineProperty, ScriptedProperty, property_by_id
 from conformance.properties.exchanges import (
     ExampleTransport,
@@ -396,56 +397,16 @@ def _first_failure(
     tally: _Tally,
 ) -> _Falsified | None:
     """The first falsifying example of a search without shrinking, or None; examples that
-    held for this seed and settings before are replayed instead of drawn (``_HELD``)."""
+    held for this seed and settings before are replayed instead of drawn (``held.HELD``)."""
     key = (prop.id, seed_, repr(searching))
-    if key in _HELD and _every_one_holds(_HELD[key], example):
+    if key in held.HELD and held.every_one_holds(held.HELD[key], example):
         return None
     tally.examples = tally.requests = 0  # a replay that failed counts for nothing
     drawn: list[tuple[Exchange, bool]] = []
-    found = _search(prop, _drawing(example, drawn), searching, seed_)
-    if found is None and all(held for _, held in drawn):  # none rejected (replay), none broke
-        _hold(key, tuple(exchange for exchange, _ in drawn))
+    found = _search(prop, held.drawing(example, drawn), searching, seed_)
+    if found is None and all(kept for _, kept in drawn):  # none rejected (replay), none broke
+        held.hold(key, tuple(exchange for exchange, _ in drawn))
     return found
-
-
-#: The examples of searches in which every example held, by (property id, seed, settings),
-#: newest last. Whatever the client or the mode, hypothesis draws the same examples for the
-#: same seed and settings as long as every one holds, so a later run of the property (the
-#: run's next mode) replays them instead of drawing them again. Where one does not hold there,
-#: the search runs as it would have: it draws the same examples up to that one, then shrinks.
-_HELD: dict[tuple[str, int, str], tuple[Exchange, ...]] = {}
-_HELD_AT_MOST = 16
-
-
-def _hold(key: tuple[str, int, str], examples: tuple[Exchange, ...]) -> None:
-    _HELD.pop(key, None)
-    _HELD[key] = examples
-    while len(_HELD) > _HELD_AT_MOST:
-        del _HELD[next(iter(_HELD))]
-
-
-def _drawing(
-    example: Callable[[Exchange], None], drawn: list[tuple[Exchange, bool]]
-) -> Callable[[Exchange], None]:
-    """``example``, keeping every exchange hypothesis drew, in order, and whether it held."""
-
-    def run(exchange: Exchange) -> None:
-        drawn.append((exchange, False))
-        example(exchange)
-        drawn[-1] = (exchange, True)
-
-    return run
-
-
-def _every_one_holds(examples: tuple[Exchange, ...], example: Callable[[Exchange], None]) -> bool:
-    """Run the kept examples in order: whether every one held (any exception says not: the
-    search then finds it again, and reports it as a search would have)."""
-    try:
-        for exchange in examples:
-            example(exchange)
-    except Exception:
-        return False
-    return True
 
 
 def _as_shown(text: str) -> str:
