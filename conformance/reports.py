@@ -10,7 +10,7 @@ from conformance import __version__, schemas
 from conformance.api import Redactor
 from conformance.report_html import render_html
 from conformance.report_md import render_markdown
-from conformance.results import LEVELS
+from conformance.results import LEVELS, SHOWS_REPRODUCTION
 from conformance.session import RunSession
 
 
@@ -32,7 +32,7 @@ def report_document(session: RunSession) -> dict[str, Any]:
             "requests": result.requests,
             "duration": round(result.duration, 4),
         }
-        if result.outcome in ("failed", "errored", "xfailed"):
+        if result.outcome in SHOWS_REPRODUCTION:
             entry["reproduction"] = result.reproduction
             if result.evidence:
                 entry["evidence"] = result.evidence

@@ -106,10 +106,8 @@ class CaseResult:
         return self.reproduction
 
     def as_data(self) -> dict[str, Any]:
-        """The result as plain data (``CaseResult(**data)`` makes it again), reproduction
-        rendered if its outcome shows one."""
-        if self.outcome in SHOWS_REPRODUCTION:
-            self.render_reproduction()
+        """The result as plain data (``CaseResult(**data)`` makes it again), without a
+        reproduction left for later (RunSession.run renders those a report shows)."""
         return asdict(replace(self, pending_reproduction=None))
 
 

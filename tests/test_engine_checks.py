@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance.baseline import load_baseline
 from conformance.case import case_by_id
 from conformance.checks.behaviour import backs_off
 from conformance.findings import ERRORED, findings
 from conformance.reference import ReferenceClient
+from conformance.session import RunConfig, RunSession
 from conformance.testing import MINIATURES
 from tests.fixtures.common import run_in_mode
 
@@ -97,11 +100,34 @@ def test_a_passed_case_makes_its_reproduction_when_asked_and_a_failed_one_at_onc
     assert TOKEN not in made
 
 
-def test_plain_data_carries_the_reproduction_of_an_expected_failure_only() -> None:
-    case = case_by_id("get.not-found")
-    passed = run_in_mode(case, ReferenceClient, "stub", canaries=(SECRET, TOKEN))
-    assert passed.as_data()["reproduction"] == ""
-    passed.outcome = "xfailed"  # as a baseline entry makes of a failure it expects
-    data = passed.as_data()
+@pytest.mark.parametrize(
+    ("client", "outcome"), [("miniature:loses-error-code", "xfailed"), ("reference", "failed")]
+)
+def test_a_case_the_baseline_judges_carries_its_reproduction_to_the_report(
+    client: str, outcome: str, tmp_path: Path
+) -> None:
+    """An expected failure, and a passed case whose entry is stale, are shown with their
+    reproduction: the session renders it once the baseline has judged, before the result
+    travels as plain data (a worker's export)."""
+    baseline = tmp_path / "baseline.yaml"
+    baseline.write_text(
+        "expected_failures:\n  - case: get.not-found\n    reason: loses the Bitrix error code\n",
+        encoding="utf-8",
+    )
+    config = RunConfig(
+        client=client,
+        modes=("stub",),
+        case_ids=("get.not-found",),
+        baseline=load_baseline(baseline),
+        properties=False,
+    )
+    session = RunSession(config)
+    session.prepare()
+    try:
+        result = session.run("get.not-found", "stub")
+    finally:
+        session.close()
+    assert result.outcome == outcome, result.message
+    (data,) = session.export()["results"]
     assert "curl -X POST" in data["reproduction"]
     assert data["pending_reproduction"] is None
