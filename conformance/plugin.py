@@ -6,6 +6,7 @@ It registers options and fixtures; nothing runs unless the suite's own tests are
 
 from __future__ import annotations
 
+import gc
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -110,6 +111,11 @@ def _new_session(config: pytest.Config) -> RunSession:
     # Registered first: a live run interrupted while it prepares still cleans up.
     config.add_cleanup(session.close)
     session.prepare(None if smoked is None else _findings(smoked))
+    if worker_values is not None:
+        # A worker process lives for this run only, and what it holds now (modules, the
+        # catalogue, the client) lives as long: no garbage collection need look at it again,
+        # during the run nor as the process ends.
+        gc.freeze()
     return session
 
 

@@ -3,8 +3,10 @@ in the serial order; a run without -n picks its worker processes itself."""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -106,3 +108,26 @@ def test_a_run_picks_its_worker_processes(
 def test_a_live_run_may_ask_to_be_serial() -> None:
     result = cli(["run", "-n", "0", "--mode", "live"])
     assert "a live run cannot be split" not in result.stderr
+
+
+def test_a_worker_sets_what_it_prepared_apart_from_garbage_collection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker holds its modules, catalogue and client for the whole run: they are frozen
+    once prepared, so no collection (nor the process's end) walks them again."""
+    from conformance import plugin
+    from conformance.config import build_config
+
+    frozen: list[bool] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    cleanups: list[object] = []
+    worker = SimpleNamespace(
+        workerinput={plugin.WORKER_VALUES: dict(build_config({"mode": ("stub",)}).values)},
+        add_cleanup=cleanups.append,
+    )
+    session = plugin._new_session(worker)  # type: ignore[arg-type]
+    try:
+        assert session.factory is not None, "the worker's session was not prepared"
+        assert frozen == [True]
+    finally:
+        session.close()
