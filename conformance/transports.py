@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
+# vcrpy through conformance._vcr first: it leaves out the HTTP libraries no client loaded.
+from conformance import _vcr
+
+# isort: split
 import requests
 import responses
 import vcr
@@ -361,7 +365,11 @@ class ReplayTransport(_OfflineTargets):
         script.begin_step(index)
         path = f"{self._cassette_for(script)}::{index}"
         _remember_absent_clients()
-        with self._vcr.use_cassette(path, filter_sensitive_data=script.substitutions) as cassette:
+        skipped = _vcr.patchers_to_skip()
+        options: dict[str, Any] = {"skip_patchers": skipped} if skipped else {}
+        with self._vcr.use_cassette(
+            path, filter_sensitive_data=script.substitutions, **options
+        ) as cassette:
             played = cassette.play_response
             can_play = cassette.can_play_response_for
             repeated = [0]  # answers played past the step's own

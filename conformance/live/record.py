@@ -21,6 +21,10 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
+# vcrpy through conformance._vcr first: it leaves out the HTTP libraries no client loaded.
+from conformance import _vcr  # noqa: F401
+
+# isort: split
 from vcr.request import Request
 from vcr.serialize import deserialize, serialize
 from vcr.serializers import yamlserializer
