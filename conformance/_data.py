@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +33,10 @@ class DataNotFoundError(RuntimeError):
     """The suite's data directory is missing; the message says how to fix it."""
 
 
+@cache
 def _package_dir() -> Path:
+    # Where the package lies does not change while it runs; asking importlib.resources costs
+    # about a tenth of a millisecond, and a replayed case asks for each of its cassettes.
     return Path(str(resources.files("conformance")))
 
 
