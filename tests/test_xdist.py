@@ -131,3 +131,31 @@ def test_a_worker_sets_what_it_prepared_apart_from_garbage_collection(
         assert frozen == [True]
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("worker", [True, False], ids=["worker", "plain-pytest"])
+def test_only_a_worker_takes_the_cassettes_as_checked(
+    monkeypatch: pytest.MonkeyPatch, worker: bool
+) -> None:
+    """The controller checked every cassette the replay plays before it started the workers; a
+    worker does not read them again, a session that nobody checked for does."""
+    from conformance import _cassette_file, plugin
+    from conformance.config import build_config
+
+    read: list[int] = []
+    monkeypatch.setattr(_cassette_file, "check_cassette_files", lambda files: read.append(1))
+    values = dict(build_config({"mode": ("replay",)}).values)
+    assert read == [1], "building a replay config read no cassette"
+    read.clear()
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    if worker:
+        config = SimpleNamespace(workerinput={plugin.WORKER_VALUES: values})
+    else:
+        monkeypatch.setattr(plugin, "_values", lambda config: values)
+        config = SimpleNamespace(workerinput={})
+    config.add_cleanup = lambda function: None  # type: ignore[attr-defined]
+    session = plugin._new_session(config)  # type: ignore[arg-type]
+    try:
+        assert read == ([] if worker else [1])
+    finally:
+        session.close()
