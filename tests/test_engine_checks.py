@@ -131,3 +131,30 @@ def test_a_case_the_baseline_judges_carries_its_reproduction_to_the_report(
     (data,) = session.export()["results"]
     assert "curl -X POST" in data["reproduction"]
     assert data["pending_reproduction"] is None
+
+
+_SERVED_TIME = {"start": 1.5, "finish": 2.5, "duration": 1.0, "processing": 0, "extra": [1, 2]}
+
+
+@pytest.mark.parametrize(
+    ("reported", "kept"),
+    [
+        (dict(_SERVED_TIME), True),
+        ({**_SERVED_TIME, "extra": (1, 2)}, True),  # compared as parsed JSON
+        ({k: v for k, v in _SERVED_TIME.items() if k != "extra"}, True),  # undocumented: dropped
+        ({k: v for k, v in _SERVED_TIME.items() if k != "duration"}, False),  # documented
+        ({**_SERVED_TIME, "start": 1.25}, False),
+        ({**_SERVED_TIME, "extra": [2, 1]}, False),  # undocumented, kept: kept unchanged
+        ({**_SERVED_TIME, "invented": 0}, False),
+        (None, False),
+    ],
+    ids=["same", "tuple", "undocumented-dropped", "documented-dropped", "changed",
+         "undocumented-changed", "invented", "none"],
+)  # fmt: skip
+def test_a_time_block_is_kept_by_its_documented_keys_unchanged(
+    reported: Mapping[str, Any] | None, kept: bool
+) -> None:
+    """outcome.payload's time clause (an adapter with capability 'time'), CONTRACT.md 4.1."""
+    from conformance.checks.outcome import _time_kept
+
+    assert _time_kept(_SERVED_TIME, reported) is kept

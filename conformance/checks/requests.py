@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from typing import Any, Final
 
 from conformance import schemas
@@ -62,6 +63,7 @@ def _count_hint(run: StepRun, too_many: bool) -> str:
     return ""
 
 
+@cache  # the schemas do not change while the suite runs; every request asks
 def _read_by(method: str) -> frozenset[str]:
     """The parameter names a method's controller reads; not those it reads and drops
     (``x-ignored`` in the params schema, like list's ``start``): sending them changes nothing,
