@@ -11,10 +11,12 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
+from conformance import _forkserver
+from conformance._forkserver import ForkServer
 from conformance.config import RunConfig
 from conformance.errors import (
     EXIT_ADAPTER_BROKEN,
@@ -98,13 +100,18 @@ class RunPlugin:
 
 
 def pytest_args(
-    *, verbose: int = 0, keyword: str | None = None, processes: str | None = None
+    *,
+    verbose: int = 0,
+    keyword: str | None = None,
+    processes: str | None = None,
+    forked: ForkServer | None = None,
 ) -> list[str]:
     """The pytest command line of a run: the bundled suite and what the user chose.
 
     pytest shows progress only (-v: a line per case; -vv: its own full output as well); the
     suite's summary (conformance.terminal) is the last thing on screen, so pytest's own
-    summary sections and its count line are off.
+    summary sections and its count line are off. ``forked``: the workers are forks of that
+    fork server (conformance._forkserver), for a number of ``processes``.
     """
     args = [
         "--pyargs",
@@ -136,7 +143,8 @@ def pytest_args(
     if processes is not None:
         # Cases differ a hundredfold in length (retry backoffs, stalls, properties): idle
         # workers take work from busy ones instead of waiting on their fixed share.
-        args += ["-p", "xdist", "-n", processes, "--dist", "worksteal"]
+        workers = ["--tx", forked.tx(int(processes))] if forked else ["-n", processes]
+        args += ["-p", "xdist", *workers, "--dist", "worksteal"]
     return args
 
 
@@ -178,11 +186,12 @@ def run_suite(
             keyword=keyword,
             waiting=set(config.modes) == {"portal"},
         )
-        args = pytest_args(verbose=verbose, keyword=keyword, processes=processes)
-        if verbose < 0:
-            code = _quietly(lambda: int(pytest.main(args, plugins=[plugin])))
-        else:
-            code = int(pytest.main(args, plugins=[plugin]))
+        with _fork_server(processes) as forked:
+            args = pytest_args(verbose=verbose, keyword=keyword, processes=processes, forked=forked)
+            if verbose < 0:
+                code = _quietly(lambda: int(pytest.main(args, plugins=[plugin])))
+            else:
+                code = int(pytest.main(args, plugins=[plugin]))
     finally:
         session.close()
     for warning in session.harness_warnings():
@@ -190,6 +199,17 @@ def run_suite(
     if verbose < 0 and plugin.document is not None:
         print(one_line(plugin.document, config.report_dir).text)
     return _exit_code(code, session, plugin, keyword)
+
+
+@contextlib.contextmanager
+def _fork_server(processes: str | None) -> Iterator[ForkServer | None]:
+    """A fork server for a run of a number of worker processes (``-n auto`` is pytest-xdist's
+    to count); None for a serial run, or where workers cannot be forked."""
+    if processes is None or not processes.strip().isdigit():
+        yield None
+        return
+    with _forkserver.running() as server:
+        yield server
 
 
 def _prepare(session: RunSession) -> int | None:
