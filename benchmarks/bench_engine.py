@@ -1,21 +1,30 @@
 """Engine throughput per offline mode, against the bare transport (not a test: run it by hand).
 
-    python benchmarks/bench_engine.py [--rounds N]
+    python benchmarks/bench_engine.py [--rounds N] [--parts]
 
 For each mode it runs every case without deliberate waits (retry backoff and operating-reset
 cases sleep on purpose) through ``conformance.engine.run_case`` with the reference client, then
 makes the same number of plain ``requests.post`` calls through the same stub or cassette, and
 prints cases per second and the engine/bare CPU-time ratio (target: <= 1.5x), best of the
 rounds and their median and spread. ``python benchmarks/run.py`` prints it beside the rest.
+The bare calls share one ``requests.Session``; the reference client makes its own per case.
+
+``--parts`` prints, for stub mode, the CPU per case of the engine as it is, without its
+checks, without its output capture, and of the bare calls: the least of N interleaved rounds
+each (the parts are switched off by replacing them in this process only).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
 
 import requests
 
@@ -108,10 +117,64 @@ def compare(mode: str, rounds: int) -> dict[str, float | int | list[float]]:
     }
 
 
+@contextlib.contextmanager
+def _without(part: str) -> Iterator[None]:
+    """The engine with one of its parts replaced by nothing, for the block."""
+    from conformance import checks
+    from conformance import engine as engine_module
+
+    if part == "checks":
+        saved: Any = checks.run_checks
+        checks.run_checks = lambda scope, context: []
+        try:
+            yield
+        finally:
+            checks.run_checks = saved
+    elif part == "capture":
+
+        @contextlib.contextmanager
+        def nothing(redact: Any) -> Iterator[Any]:
+            yield SimpleNamespace(records=[], seen=[])
+
+        saved = engine_module.captured_output
+        engine_module.captured_output = nothing  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            engine_module.captured_output = saved
+    else:
+        yield
+
+
+def parts(rounds: int) -> dict[str, float]:
+    """Stub-mode CPU microseconds per case: the engine, without each part, and bare."""
+    cases = _quick_cases("stub")
+    engine(cases, "stub")
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for label, run, part in (
+            ("engine", engine, ""),
+            ("engine without checks", engine, "checks"),
+            ("engine without output capture", engine, "capture"),
+            ("bare", bare, ""),
+        ):
+            with _without(part):
+                cpu_before = time.process_time()
+                run(cases, "stub")
+                cpu = time.process_time() - cpu_before
+            best[label] = min(best.get(label, cpu), cpu)
+    return {label: round(cpu / len(cases) * 1e6) for label, cpu in best.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--parts", action="store_true", help="the engine's parts, stub mode")
     args = parser.parse_args()
+    if args.parts:
+        json.dump({"stub, CPU us per case": parts(args.rounds)}, sys.stdout, indent=2)
+        print()
+        return
     figures = {mode: compare(mode, args.rounds) for mode in ("stub", "replay")}
     json.dump(figures, sys.stdout, indent=2)
     print()
