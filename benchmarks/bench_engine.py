@@ -10,14 +10,17 @@ rounds and their median and spread. ``python benchmarks/run.py`` prints it besid
 The bare calls share one ``requests.Session``; the reference client makes its own per case.
 
 ``--parts`` prints, for stub mode, the CPU per case of the engine as it is, without its
-checks, without its output capture, and of the bare calls: the least of N interleaved rounds
-each (the parts are switched off by replacing them in this process only).
+checks, without its output capture, of the reference client called without the engine, and
+of the bare calls (also with a session per case):
+the least of N interleaved rounds each (the parts are switched off by replacing them in this
+process only).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import statistics
 import sys
@@ -32,7 +35,7 @@ from conformance.case import Case, all_cases
 from conformance.engine import run_case
 from conformance.modes import make_transport
 from conformance.reference import factory
-from conformance.transports import Script, offline_target
+from conformance.transports import SECRET_PLACEHOLDER, TOKEN_PLACEHOLDER, Script, offline_target
 
 # Answers the reference client waits on by design (backoff, operating reset).
 _WAITED_ON = {"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT"}
@@ -59,12 +62,16 @@ def _quick_cases(mode: str) -> list[Case]:
     ]
 
 
-def bare(cases: list[Case], mode: str) -> tuple[float, int]:
-    """Plain requests.post calls through the same transport, as many as the script answers."""
+def bare(cases: list[Case], mode: str, *, session_per_case: bool = False) -> tuple[float, int]:
+    """Plain requests.post calls through the same transport, as many as the script answers:
+    through one session, or (``session_per_case``) a new one for each case, as the reference
+    client makes one per adapter."""
     session = requests.Session()
     count = 0
     started = time.perf_counter()
     for case in cases:
+        if session_per_case:
+            session = requests.Session()
         transport = make_transport(mode)
         script = Script(case)
         target = offline_target(case, secret="0123456789abcdef", token="t")
@@ -78,6 +85,24 @@ def bare(cases: list[Case], mode: str) -> tuple[float, int]:
                             timeout=5,
                         )
                         count += 1
+    return time.perf_counter() - started, count
+
+
+def client_alone(cases: list[Case], mode: str) -> tuple[float, int]:
+    """The reference client made and called through the same transport, without the engine:
+    no deadline thread, output capture, checks or records."""
+    count = 0
+    started = time.perf_counter()
+    for case in cases:
+        transport = make_transport(mode)
+        secret, token = "0123456789abcdef", "t0123456789abcdef"
+        script = Script(case, substitutions={SECRET_PLACEHOLDER: secret, TOKEN_PLACEHOLDER: token})
+        adapter = factory(transport.target_for(case, secret, token))
+        with transport.serve(script):
+            for index, step in enumerate(case.steps):
+                with transport.step(script, index):
+                    adapter.call(step.method, dict(step.params))
+        count += len(script.requests)
     return time.perf_counter() - started, count
 
 
@@ -156,7 +181,9 @@ def parts(rounds: int) -> dict[str, float]:
             ("engine", engine, ""),
             ("engine without checks", engine, "checks"),
             ("engine without output capture", engine, "capture"),
+            ("the reference client alone", client_alone, ""),
             ("bare", bare, ""),
+            ("bare, a session per case", functools.partial(bare, session_per_case=True), ""),
         ):
             with _without(part):
                 cpu_before = time.process_time()

@@ -27,17 +27,24 @@ HTTP_STACK_LOGGERS: Final = (
 TRANSPORT_LOGGERS: Final = ("vcr", "responses", "werkzeug")
 
 
+class _Collector(logging.Handler):
+    """Keeps every record it is handed (a class made once: making one per case cost more
+    than the case's checks of its records)."""
+
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @contextmanager
 def captured_logs() -> Iterator[list[logging.LogRecord]]:
     """Every log record made while the block runs, from DEBUG up (quiet transports aside)."""
     records: list[logging.LogRecord] = []
-
-    class Collector(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
     root = logging.getLogger()
-    handler = Collector(level=logging.DEBUG)
+    handler = _Collector(records)
     # Records the secret check ignores anyway need not be made at all: the transports and HTTP
     # stacks log every request at DEBUG, and formatting those costs more than the request.
     quiet = {name: logging.getLogger(name) for name in (*TRANSPORT_LOGGERS, *HTTP_STACK_LOGGERS)}
