@@ -55,6 +55,8 @@ LAUNCHER: Final = Path(__file__).with_name("_worker_launcher.py")
 #: Seconds the fork server may take to import PRELOAD before workers start without it.
 READY_TIMEOUT: Final = 60.0
 _READY: Final = "ready"
+_LONGEST_DIRECTORY: Final = 90
+_SHORT_TEMP: Final = "/tmp"  # noqa: S108 - mkdtemp makes a fresh 0700 directory in it
 _HEADER: Final = struct.Struct("!Q")
 _STATUS: Final = struct.Struct("!q")
 
@@ -112,7 +114,12 @@ def start(preload: Iterable[str] = PRELOAD) -> ForkServer | None:
     """Start a fork server importing ``preload``; None where workers cannot be forked."""
     if not available():
         return None
+    # A socket's path holds at most 107 bytes: a long TMPDIR gives way to /tmp. The directory
+    # is the user's alone (mkdtemp makes it 0700): nobody else can ask for a worker.
     directory = tempfile.mkdtemp(prefix="b24-workers-")
+    if len(directory) > _LONGEST_DIRECTORY and os.path.isdir(_SHORT_TEMP):
+        os.rmdir(directory)
+        directory = tempfile.mkdtemp(prefix="b24-workers-", dir=_SHORT_TEMP)
     address = os.path.join(directory, "forkserver")
     # The controller's import path, as pytest-xdist gives its workers: the same copy of the
     # suite (and of everything else) is imported, whatever the environment says.

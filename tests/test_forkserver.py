@@ -11,6 +11,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,3 +138,17 @@ def _sys_path(entry: str) -> Iterator[None]:
     finally:
         sys.path.remove(entry)
         sys.modules.pop("only_here", None)
+
+
+def test_a_long_temporary_directory_gives_way_to_a_short_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A UNIX socket's path holds at most 107 bytes; a long TMPDIR does not leave the run
+    without forked workers."""
+    long_dir = tmp_path / ("d" * 60) / ("e" * 60)
+    long_dir.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(long_dir))
+    with _forkserver.running(preload=[]) as running:
+        assert running is not None, "no fork server under a long TMPDIR"
+        assert len(running.address) < 108
+    assert list(long_dir.iterdir()) == []
