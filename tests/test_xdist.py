@@ -159,3 +159,23 @@ def test_only_a_worker_takes_the_cassettes_as_checked(
         assert read == ([] if worker else [1])
     finally:
         session.close()
+
+
+def test_a_run_sets_what_it_prepared_apart_from_collection_while_pytest_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The prepared heap is frozen for the run and given back after it, also when a process
+    goes on (as this one does) after the run."""
+    calls: list[str] = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(gc, "unfreeze", lambda: calls.append("unfreeze"))
+    real_main = pytest.main
+
+    def main(args: list[str], plugins: list[object]) -> int | pytest.ExitCode:
+        calls.append("pytest")
+        return real_main(args, plugins=plugins)
+
+    monkeypatch.setattr(pytest, "main", main)
+    result = cli(["run", "-q", "-n", "0", "--case", "get.not-found"])
+    assert result.exit_code == 0, result.output
+    assert calls == ["freeze", "pytest", "unfreeze"]
