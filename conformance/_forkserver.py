@@ -27,7 +27,6 @@ import select
 import shlex
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Final
+
+from conformance._worker_launcher import HEADER, STATUS, read_exactly
 
 #: What every worker imports before its first case: pytest with the plugins a run loads,
 #: pytest-xdist's worker side, the suite and its bundled reference client.
@@ -57,8 +58,6 @@ READY_TIMEOUT: Final = 60.0
 _READY: Final = "ready"
 _LONGEST_DIRECTORY: Final = 90
 _SHORT_TEMP: Final = "/tmp"  # noqa: S108 - mkdtemp makes a fresh 0700 directory in it
-_HEADER: Final = struct.Struct("!Q")
-_STATUS: Final = struct.Struct("!q")
 
 
 def available() -> bool:
@@ -212,20 +211,14 @@ def _reap(launchers: dict[int, socket.socket]) -> None:
         connection = launchers.pop(pid, None)
         if connection is not None:
             with suppress(OSError):
-                connection.sendall(_STATUS.pack(os.waitstatus_to_exitcode(status)))
+                connection.sendall(STATUS.pack(os.waitstatus_to_exitcode(status)))
             connection.close()
 
 
 def _receive(connection: socket.socket) -> tuple[dict[str, object], list[int]]:
-    header, fds, _flags, _address = socket.recv_fds(connection, _HEADER.size, 3)
-    (length,) = _HEADER.unpack(header)
-    body = b""
-    while len(body) < length:
-        chunk = connection.recv(length - len(body))
-        if not chunk:
-            raise EOFError("the launcher went away")
-        body += chunk
-    return json.loads(body), fds
+    header, fds, _flags, _address = socket.recv_fds(connection, HEADER.size, 3)
+    (length,) = HEADER.unpack(header)
+    return json.loads(read_exactly(connection, length, "launcher")), fds
 
 
 def _fork_worker(connection: socket.socket, servers: list[socket.socket]) -> int:
@@ -236,7 +229,7 @@ def _fork_worker(connection: socket.socket, servers: list[socket.socket]) -> int
     if pid:
         for fd in fds:
             os.close(fd)
-        connection.sendall(_STATUS.pack(pid))
+        connection.sendall(STATUS.pack(pid))
         return pid
     for held in (*servers, connection):
         held.close()

@@ -15,16 +15,19 @@ import socket
 import struct
 import sys
 
-_HEADER = struct.Struct("!Q")
-_STATUS = struct.Struct("!q")
+#: The wire between a launcher and the fork server (conformance._forkserver reads it from
+#: here): the request's length, then a worker's pid and, once it ended, its exit status.
+HEADER = struct.Struct("!Q")
+STATUS = struct.Struct("!q")
 
 
-def _read(connection: socket.socket, size: int) -> bytes:
+def read_exactly(connection: socket.socket, size: int, peer: str) -> bytes:
+    """``size`` bytes from ``connection``; EOFError naming ``peer`` if it closes first."""
     data = b""
     while len(data) < size:
         chunk = connection.recv(size - len(data))
         if not chunk:
-            raise EOFError("the fork server went away")
+            raise EOFError(f"the {peer} went away")
         data += chunk
     return data
 
@@ -36,16 +39,16 @@ def main() -> int:
     body = json.dumps({"argv": arguments, "cwd": os.getcwd(), "env": dict(os.environ)}).encode(
         "utf-8"
     )
-    socket.send_fds(connection, [_HEADER.pack(len(body))], [0, 1, 2])
+    socket.send_fds(connection, [HEADER.pack(len(body))], [0, 1, 2])
     connection.sendall(body)
-    worker = int(_STATUS.unpack(_read(connection, _STATUS.size))[0])
+    worker = int(STATUS.unpack(read_exactly(connection, STATUS.size, "fork server"))[0])
     # The terminal's interrupt reaches the worker itself (same process group); what is sent
     # to this process alone (execnet's terminate) is passed on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, lambda received, _frame: os.kill(worker, received))
     try:
-        status = int(_STATUS.unpack(_read(connection, _STATUS.size))[0])
+        status = int(STATUS.unpack(read_exactly(connection, STATUS.size, "fork server"))[0])
     except EOFError:
         return 1
     # A worker a signal ended (-N) ends this process as a shell reports it: 128 + N.
