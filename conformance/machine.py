@@ -42,6 +42,7 @@ from conformance.api import (
     Success,
     Target,
 )
+from conformance.properties.constants import suite_constants_only
 from conformance.properties.definitions import BADGE_REGISTRY
 from conformance.properties.profiles import (
     MACHINE_BUDGET,
@@ -351,9 +352,10 @@ def run_machine(
     started = time.monotonic()
     about = f"seed {chosen}, hypothesis profile {profile}"
     try:
-        run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
-            _seeded(machine, chosen), settings=machine_settings
-        )
+        with suite_constants_only():
+            run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
+                _seeded(machine, chosen), settings=machine_settings
+            )
     except Exception as exc:
         found = _falsifying(exc)
         if found is None:

@@ -22,6 +22,7 @@ from conformance.api import Adapter, AdapterFactory, Outcome, Target
 from conformance.case import MODES, Case, RequestCount, Step, Timing, expectation_from
 from conformance.engine import mode_reason, run_case
 from conformance.properties import held
+from conformance.properties.constants import suite_constants_only
 from conformance.properties.definitions import MachineProperty, ScriptedProperty, property_by_id
 from conformance.properties.exchanges import (
     ExampleTransport,
@@ -220,7 +221,8 @@ def _search(
     """One hypothesis run; the falsifying exception of the (minimal) failing example, if any."""
     run = hypothesis_seed(seed_)(settings(options)(given(exchange=prop.examples())(test)))
     try:
-        run()
+        with suite_constants_only():
+            run()
     except _Falsified as falsified:
         return falsified
     except BaseExceptionGroup as group:  # hypothesis' FlakyFailure and friends
