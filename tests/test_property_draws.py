@@ -14,22 +14,17 @@ from conformance.results import clip
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Draws every scripted property's examples as a run's first mode does (the ci profile, its
-# seed, no shrinking) after importing the modules named on the command line; prints them.
+# Draws every scripted property's examples as a run's first mode does (the run's own search:
+# the ci profile, its seed, no shrinking) after importing the modules named on the command
+# line; prints them.
 _DRAW = """
 import importlib, json, sys
 for name in sys.argv[1:]:
     importlib.import_module(name)
-from hypothesis import Phase, settings
 from conformance.properties.definitions import PROPERTIES, ScriptedProperty
 from conformance.properties.profiles import choose_seed, hypothesis_profile
-from conformance.properties.runner import _search
+from conformance.properties.runner import _falsify, _Tally
 options = hypothesis_profile("ci")
-searching = settings(
-    options,
-    phases=[p for p in options.phases if p not in (Phase.explain, Phase.shrink)],
-    database=None,
-)
 def keeper(seen):
     def keep(exchange):
         seen.append(exchange.describe())
@@ -38,7 +33,8 @@ drawn = {}
 for prop in PROPERTIES.values():
     if isinstance(prop, ScriptedProperty):
         keep = keeper(drawn.setdefault(prop.id, []))
-        assert _search(prop, keep, searching, choose_seed(prop.id, options, None)) is None
+        seed = choose_seed(prop.id, options, None)
+        assert _falsify(prop, keep, options, seed, _Tally(), shrink=False)[0] is None
 print(json.dumps(drawn))
 """
 
